@@ -1,0 +1,1 @@
+"""Chaos Toolkit actions: scale, zone, pods, faults."""

@@ -1,0 +1,159 @@
+"""Scale a workload to zero in one cluster, and put it back."""
+
+import logging
+import time
+from typing import TypedDict
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaosext import annotations, clusters, undo
+
+__all__ = ["restore_replicas", "scale_to_zero"]
+
+logger = logging.getLogger("chaostoolkit")
+
+
+class ScaleResult(TypedDict):
+    context: str
+    namespace: str
+    deployment: str
+    prior_replicas: int | None
+    replicas: int
+    changed: bool
+    at: float
+
+
+def scale_to_zero(
+    deployment: str,
+    namespace: str = "default",
+    context: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> ScaleResult:
+    """Scale a Deployment to zero replicas in one cluster, remembering its count.
+
+    Writes the prior replica count onto the Deployment (annotation
+    `meshdrill.io/restore`) before scaling, so `restore_replicas`, the restore
+    control or `meshdrill recover` can put it back. Idempotent: a second call in
+    the same run changes nothing. Refuses (ActivityFailed) when the Deployment is
+    missing, the cluster cannot be reached, or another drill holds it.
+
+    Arguments: `deployment`, `namespace`, `context` (kubeconfig context; or secret
+    KUBERNETES_CONTEXT inside `provider.secrets`).
+    Returns: context, namespace, deployment, prior_replicas, replicas, changed, at.
+    """
+    what = f"deployment {namespace}/{deployment}"
+    run_id = annotations.run_id_of(configuration)
+    try:
+        with clusters.connect(context, configuration, secrets) as cluster:
+            obj = clusters.call(
+                cluster,
+                what,
+                cluster.apps.read_namespaced_deployment,
+                deployment,
+                namespace,
+            )
+            record = annotations.read_record(obj.metadata.annotations)
+            annotations.check_not_held(
+                f"{what} in {cluster.describe()}", record, run_id
+            )
+            if record is None:
+                prior = int(obj.spec.replicas if obj.spec.replicas is not None else 1)
+                record = annotations.RestoreRecord(
+                    run_id, "scale_to_zero", {"replicas": prior}
+                )
+                _patch(cluster, what, deployment, namespace, record.dumps(), None)
+            prior = int(record.prior["replicas"])
+            changed = obj.spec.replicas != 0
+            if changed:
+                _patch(cluster, what, deployment, namespace, None, 0)
+            logger.info(
+                "scaled %s in context '%s' from %s to 0 replicas",
+                what,
+                cluster.context,
+                prior,
+            )
+            return ScaleResult(
+                context=cluster.context,
+                namespace=namespace,
+                deployment=deployment,
+                prior_replicas=prior,
+                replicas=0,
+                changed=changed,
+                at=time.time(),
+            )
+    except (clusters.ClusterError, annotations.Held, ValueError) as exc:
+        raise ActivityFailed(f"scale_to_zero: {exc}") from exc
+
+
+def restore_replicas(
+    deployment: str,
+    namespace: str = "default",
+    context: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> ScaleResult:
+    """Put a Deployment back to the replica count `scale_to_zero` recorded on it.
+
+    Idempotent: with no record on the Deployment there is nothing to restore, and
+    that is not an error (`changed` is false). A record left by another run is
+    left alone (that run, or `meshdrill recover`, restores it).
+    Fails (ActivityFailed) when the Deployment is missing or the cluster cannot be
+    reached.
+    """
+    what = f"deployment {namespace}/{deployment}"
+    run_id = annotations.run_id_of(configuration)
+    try:
+        with clusters.connect(context, configuration, secrets) as cluster:
+            obj = clusters.call(
+                cluster,
+                what,
+                cluster.apps.read_namespaced_deployment,
+                deployment,
+                namespace,
+            )
+            record = annotations.read_record(obj.metadata.annotations)
+            result = ScaleResult(
+                context=cluster.context,
+                namespace=namespace,
+                deployment=deployment,
+                prior_replicas=None,
+                replicas=int(obj.spec.replicas or 0),
+                changed=False,
+                at=time.time(),
+            )
+            if record is None or record.run != run_id:
+                logger.info("%s in '%s': nothing to restore", what, cluster.context)
+                return result
+            change = undo.Change(
+                cluster.context, "deployment", namespace, deployment, record
+            )
+            undo.undo(cluster, change)
+            logger.info("restored %s", change.describe())
+            result.update(
+                prior_replicas=int(record.prior["replicas"]),
+                replicas=int(record.prior["replicas"]),
+                changed=True,
+            )
+            return result
+    except (clusters.ClusterError, ValueError) as exc:
+        raise ActivityFailed(f"restore_replicas: {exc}") from exc
+
+
+def _patch(
+    cluster: clusters.Cluster,
+    what: str,
+    name: str,
+    namespace: str,
+    record: str | None,
+    replicas: int | None,
+) -> None:
+    body: dict[str, object] = {}
+    if record is not None:
+        body["metadata"] = {"annotations": {annotations.RESTORE_KEY: record}}
+    if replicas is not None:
+        body["spec"] = {"replicas": replicas}
+    clusters.call(
+        cluster, what, cluster.apps.patch_namespaced_deployment, name, namespace, body
+    )

@@ -1,0 +1,230 @@
+"""Kubeconfig contexts -> Kubernetes API clients, safely, for several clusters at once.
+
+chaostoolkit-kubernetes loads the kubeconfig into the kubernetes client's
+process-wide default configuration, so two contexts used from two threads race
+(kubernetes-client/python#496). Here every `connect()` builds its own
+`Configuration` and `ApiClient` (`new_client_from_config(..., persist_config=False)`)
+and never touches the default, so any number of threads may talk to any number
+of clusters. Streaming exec gets an ApiClient of its own as well, because
+`stream()` swaps `call_api` on the client it is given (kubernetes-client/python#928).
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config import kube_config
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.stream import stream
+
+__all__ = [
+    "LAB",
+    "Cluster",
+    "ClusterError",
+    "NotFound",
+    "call",
+    "connect",
+    "kubeconfig_path",
+]
+
+LAB = "lab"
+"""The `kubeconfig` configuration value that means: the embedded mesh lab."""
+
+T = TypeVar("T")
+
+REQUEST_TIMEOUT = (5.0, 30.0)
+"""(connect, read) seconds for every API call made through a Cluster."""
+
+
+class ClusterError(Exception):
+    """A cluster cannot be reached or named: the message says which and where."""
+
+
+def kubeconfig_path(
+    configuration: Mapping[str, Any] | None, secrets: Mapping[str, Any] | None = None
+) -> Path:
+    """The kubeconfig file an experiment targets.
+
+    Configuration `kubeconfig` (or a secret `KUBECONFIG` inside `provider.secrets`)
+    names it; empty means `$KUBECONFIG` (its first existing entry) or
+    `~/.kube/config`. The value `lab` means the embedded lab, which the lab control
+    replaces by the running lab's kubeconfig before any activity runs.
+    """
+    value = str((secrets or {}).get("KUBECONFIG") or "") or str(
+        (configuration or {}).get("kubeconfig") or ""
+    )
+    if value == LAB:
+        raise ClusterError(
+            "configuration 'kubeconfig' is 'lab' but no lab was started for this run:"
+            " declare the control chaosext.controls.drill in the experiment, or start"
+            " one with `meshdrill lab up --detach`"
+        )
+    if value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ClusterError(
+                f"kubeconfig {path} (configuration 'kubeconfig') is missing"
+            )
+        return path
+    for entry in os.environ.get("KUBECONFIG", "").split(os.pathsep):
+        if entry and Path(entry).expanduser().is_file():
+            return Path(entry).expanduser()
+    default = Path("~/.kube/config").expanduser()
+    if not default.is_file():
+        raise ClusterError(
+            f"no kubeconfig: configuration 'kubeconfig' is empty, $KUBECONFIG names no"
+            f" file and {default} is missing"
+        )
+    return default
+
+
+@dataclass
+class Cluster:
+    """One kubeconfig context with its own API client; close it when done."""
+
+    context: str
+    kubeconfig: Path
+    api_client: k8s.ApiClient
+    server: str
+    _closers: list[k8s.ApiClient] = field(default_factory=list)
+
+    @property
+    def core(self) -> k8s.CoreV1Api:
+        return k8s.CoreV1Api(self.api_client)
+
+    @property
+    def apps(self) -> k8s.AppsV1Api:
+        return k8s.AppsV1Api(self.api_client)
+
+    @property
+    def custom(self) -> k8s.CustomObjectsApi:
+        return k8s.CustomObjectsApi(self.api_client)
+
+    def describe(self) -> str:
+        return f"context '{self.context}' ({self.server})"
+
+    def exec(
+        self, namespace: str, pod: str, argv: list[str], timeout: float
+    ) -> tuple[str, str, int]:
+        """Run `argv` in a pod as `kubectl exec` does; return (stdout, stderr, exit)."""
+        exec_client = _new_api_client(self.kubeconfig, self.context)
+        self._closers.append(exec_client)
+        resp = stream(
+            k8s.CoreV1Api(exec_client).connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=argv,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+            _request_timeout=timeout,
+        )
+        out: list[str] = []
+        err: list[str] = []
+        try:
+            resp.run_forever(timeout=timeout)
+            out.append(resp.read_stdout() or "")
+            err.append(resp.read_stderr() or "")
+            code = resp.returncode
+        finally:
+            resp.close()
+        return "".join(out), "".join(err), int(code if code is not None else -1)
+
+    def close(self) -> None:
+        for api in [self.api_client, *self._closers]:
+            with contextlib.suppress(Exception):
+                api.close()
+
+
+def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
+    configuration = type.__call__(k8s.Configuration)
+    kube_config.load_kube_config(
+        config_file=str(kubeconfig),
+        context=context,
+        client_configuration=configuration,
+        persist_config=False,
+    )
+    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0)
+    return k8s.ApiClient(configuration=configuration)
+
+
+def contexts_in(kubeconfig: Path) -> list[str]:
+    """The context names a kubeconfig file declares."""
+    try:
+        listed, _active = kube_config.list_kube_config_contexts(str(kubeconfig))
+    except (ConfigException, OSError) as exc:
+        raise ClusterError(f"kubeconfig {kubeconfig} cannot be read: {exc}") from exc
+    return [c["name"] for c in listed]
+
+
+@contextlib.contextmanager
+def connect(
+    context: str,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> Iterator[Cluster]:
+    """Connect to one kubeconfig context; the client is closed on exit.
+
+    `context` may be empty when a secret `KUBERNETES_CONTEXT` names it.
+    """
+    context = context or str((secrets or {}).get("KUBERNETES_CONTEXT") or "")
+    path = kubeconfig_path(configuration, secrets)
+    known = contexts_in(path)
+    if not context:
+        raise ClusterError(
+            f"no context given (argument 'context' or secret KUBERNETES_CONTEXT);"
+            f" kubeconfig {path} has: {', '.join(known) or 'none'}"
+        )
+    if context not in known:
+        raise ClusterError(
+            f"context '{context}' is not in kubeconfig {path}"
+            f" (it has: {', '.join(known) or 'none'})"
+        )
+    try:
+        api = _new_api_client(path, context)
+    except ConfigException as exc:
+        raise ClusterError(f"context '{context}' in {path}: {exc}") from exc
+    cluster = Cluster(context, path, api, api.configuration.host)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+class NotFound(ClusterError):
+    """The named object does not exist in that cluster."""
+
+
+def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """Call one API method with the standard timeout; errors name `what` and where.
+
+    `what` names the object, e.g. "deployment default/hello-world".
+    """
+    try:
+        return fn(*args, _request_timeout=REQUEST_TIMEOUT, **kw)
+    except ApiException as exc:
+        if exc.status == 404:
+            raise NotFound(f"{what} not found in {cluster.describe()}") from exc
+        raise ClusterError(
+            f"{what} in {cluster.describe()}: HTTP {exc.status} {_status_message(exc)}"
+        ) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise ClusterError(
+            f"API server of {cluster.describe()} did not answer ({what}): {exc}"
+        ) from exc
+
+
+def _status_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except ValueError:
+        return str(exc.reason)

@@ -1,0 +1,1 @@
+"""Chaos Toolkit controls: lab bootstrap, verdict, restore, archive."""

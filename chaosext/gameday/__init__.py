@@ -1,0 +1,1 @@
+"""Game days: schedule files, runner, scheduler, CronJob manifests."""

@@ -1,0 +1,1 @@
+"""The journal archive: ledger, verification, reports."""

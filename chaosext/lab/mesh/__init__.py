@@ -1,0 +1,1 @@
+"""The mesh model: Istio/Envoy/ztunnel locality routing as pure code (no I/O)."""

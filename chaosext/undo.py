@@ -1,0 +1,153 @@
+"""Find what meshdrill changed in a cluster, and undo it, from the objects alone.
+
+Used by the rollbacks, the restore control (for one run) and `meshdrill recover`
+(for every run, after a crash). Each kind of change has exactly one undo:
+- a Deployment scaled by `scale_to_zero`: `spec.replicas` back to the prior count;
+- a Node cordoned by `cordon_zone`: `spec.unschedulable` back to its prior value;
+- a Pod given a fault by a fault action: the fault annotation removed.
+Undo removes the restore record in the same patch, so undoing twice is harmless.
+"""
+
+import contextlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from chaosext import clusters
+from chaosext.annotations import RESTORE_KEY, RestoreRecord, read_record
+
+__all__ = ["Change", "find_changes", "undo"]
+
+FAULT_KEY = "lab.meshdrill.io/fault"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object meshdrill changed and has not restored yet."""
+
+    context: str
+    kind: str  # "deployment" | "node" | "pod"
+    namespace: str
+    name: str
+    record: RestoreRecord
+
+    def describe(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return (
+            f"{self.kind} {where} in context '{self.context}':"
+            f" {self.record.action}, prior {_fmt(self.record.prior)},"
+            f" {self.record.describe()}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "action": self.record.action,
+            "prior": self.record.prior,
+            "run": self.record.run,
+        }
+
+
+def _fmt(prior: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(prior.items())) or "nothing"
+
+
+def find_changes(
+    cluster: clusters.Cluster,
+    namespaces: Collection[str] | None = None,
+    run_id: str | None = None,
+) -> list[Change]:
+    """Every object in this cluster with a restore record (of `run_id` if given).
+
+    `namespaces` None means all namespaces (needs cluster-wide list rights).
+    """
+    found: list[Change] = []
+    for kind, items in _candidates(cluster, namespaces):
+        for obj in items:
+            meta = obj.metadata
+            record = read_record(meta.annotations)
+            if record is None or (run_id is not None and record.run != run_id):
+                continue
+            found.append(
+                Change(cluster.context, kind, meta.namespace or "", meta.name, record)
+            )
+    return found
+
+
+def _candidates(
+    cluster: clusters.Cluster, namespaces: Collection[str] | None
+) -> list[tuple[str, list[Any]]]:
+    nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
+    lists: list[tuple[str, list[Any]]] = [("node", nodes)]
+    if namespaces is None:
+        deployments = clusters.call(
+            cluster, "deployments", cluster.apps.list_deployment_for_all_namespaces
+        ).items
+        pods = clusters.call(
+            cluster, "pods", cluster.core.list_pod_for_all_namespaces
+        ).items
+        return [*lists, ("deployment", deployments), ("pod", pods)]
+    for ns in sorted(set(namespaces)):
+        lists.append(
+            (
+                "deployment",
+                clusters.call(
+                    cluster,
+                    f"deployments in namespace {ns}",
+                    cluster.apps.list_namespaced_deployment,
+                    ns,
+                ).items,
+            )
+        )
+        lists.append(
+            (
+                "pod",
+                clusters.call(
+                    cluster,
+                    f"pods in namespace {ns}",
+                    cluster.core.list_namespaced_pod,
+                    ns,
+                ).items,
+            )
+        )
+    return lists
+
+
+def undo(cluster: clusters.Cluster, change: Change) -> None:
+    """Put one object back as its record says, and drop the record."""
+    forget = {"metadata": {"annotations": {RESTORE_KEY: None}}}
+    prior = change.record.prior
+    if change.kind == "deployment":
+        body = {**forget, "spec": {"replicas": int(prior["replicas"])}}
+        clusters.call(
+            cluster,
+            f"deployment {change.namespace}/{change.name}",
+            cluster.apps.patch_namespaced_deployment,
+            change.name,
+            change.namespace,
+            body,
+        )
+    elif change.kind == "node":
+        body = {**forget, "spec": {"unschedulable": bool(prior["unschedulable"])}}
+        clusters.call(
+            cluster, f"node {change.name}", cluster.core.patch_node, change.name, body
+        )
+    elif change.kind == "pod":
+        annotations: dict[str, Any] = {RESTORE_KEY: None, FAULT_KEY: None}
+        if prior.get("fault") is not None:
+            annotations[FAULT_KEY] = prior["fault"]
+        # A pod that is gone took its fault with it.
+        with contextlib.suppress(clusters.NotFound):
+            clusters.call(
+                cluster,
+                f"pod {change.namespace}/{change.name}",
+                cluster.core.patch_namespaced_pod,
+                change.name,
+                change.namespace,
+                {"metadata": {"annotations": annotations}},
+            )
+    else:
+        raise ValueError(f"unknown kind of change '{change.kind}'")

@@ -1,0 +1,1 @@
+"""meshdrill probes: hostname sampling, split statistics, failover timing."""

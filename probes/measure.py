@@ -1,0 +1,132 @@
+"""Shared steps of the split probes: sample and count, judge, top up, report."""
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from chaoslib import substitute
+from chaoslib.exceptions import ActivityFailed
+
+from chaosext.locality import LocalityResolver
+from probes import stats
+from probes.source import Source
+from probes.tally import Tally, tally
+
+__all__ = [
+    "NoAnswer",
+    "apply_error_budget",
+    "check_split",
+    "judge_split",
+    "measure",
+    "report",
+]
+
+
+class NoAnswer(ActivityFailed):
+    """Not one request of a batch was answered."""
+
+
+def check_split(
+    expected: Any,
+    tolerance: float,
+    confidence: float,
+    configuration: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
+    """Validate a split's arguments; `${var}` keys of `expected` are substituted.
+
+    Chaos Toolkit substitutes values but not keys, and destinations are often
+    configuration values (kubeconfig contexts), so the probe does it for keys.
+    """
+    if not isinstance(expected, Mapping) or not expected:
+        raise ActivityFailed(
+            "argument 'expected' must map destinations to shares, e.g."
+            ' {"${cluster_a_context}": 0.5, "${cluster_b_context}": 0.5}'
+        )
+    resolved = {
+        str(substitute(str(k), dict(configuration or {}), dict(secrets or {}))): v
+        for k, v in expected.items()
+    }
+    try:
+        stats.split_verdict({}, resolved, tolerance, confidence)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ActivityFailed(f"invalid split arguments: {exc}") from exc
+    return resolved
+
+
+def measure(src: Source, resolver: LocalityResolver, by: str, count: int) -> Tally:
+    """Sample once and count; no answer at all, or none we know, is an error."""
+    sample = src.sample(count)
+    counted = tally(sample, resolver, by)
+    if counted.answered == 0:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
+        raise NoAnswer(
+            f"no answer from {src.describe()}: {sample.total} requests, errors:"
+            f" {errors or 'none'}"
+        )
+    if not counted.counts["pod"]:
+        names = ", ".join(sorted(counted.unknown)[:3])
+        raise ActivityFailed(
+            f"none of {counted.answered} answers from {src.describe()} matches a pod"
+            f" of the workload in {resolver.namespace} ({', '.join(resolver.contexts)},"
+            f" selector '{resolver.label_selector}'); answers were: {names}"
+        )
+    return counted
+
+
+def report(
+    name: str,
+    src: Source,
+    by: str,
+    counted: Tally,
+    judged: dict[str, Any],
+    started: float,
+) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "probe": name,
+        "source": src.describe(),
+        "by": by,
+        **judged,
+        **counted.to_json(),
+        "started_at": started,
+        "duration": round(time.time() - started, 3),
+    }
+    report["passed"] = report["verdict"] == "within"
+    return report
+
+
+def apply_error_budget(
+    report: dict[str, Any], counted: Tally, max_error_rate: float
+) -> dict[str, Any]:
+    rate = counted.error_total / counted.requests if counted.requests else 0.0
+    if rate > max_error_rate:
+        report["verdict"] = "outside"
+        report["passed"] = False
+        report.setdefault("reasons", []).append(
+            f"errors: {counted.error_total} of {counted.requests} requests"
+            f" ({rate:.1%}) above the budget of {max_error_rate:.1%}"
+        )
+    return report
+
+
+def judge_split(
+    src: Source,
+    resolver: LocalityResolver,
+    by: str,
+    counted: Tally,
+    expected: dict[str, float],
+    tolerance: float,
+    confidence: float,
+    max_samples: int,
+) -> tuple[Tally, dict[str, Any]]:
+    """Judge a split; while inconclusive, sample more (up to `max_samples`)."""
+    judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
+    while (
+        judged["verdict"] == "inconclusive"
+        and counted.answered < max_samples
+        and judged["needed_samples"] is not None
+    ):
+        more = max(50, min(max_samples, judged["needed_samples"]) - counted.answered)
+        counted = counted.add(measure(src, resolver, by, more))
+        judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
+    return counted, dict(judged)

@@ -1,0 +1,218 @@
+"""Where answers come from (an ingress URL or a client pod) and whose pods they are.
+
+A probe's `source` argument is one of:
+- `{"url": "http://34.1.2.3/", "host": "hello.example.com"}`: straight to a URL;
+- `{"ingress": {"service": "istio-system/istio-ingressgateway", "context": "ctx"}}`:
+  the URL of a LoadBalancer Service, read from the Kubernetes API as
+  `kubectl get svc` shows it (`status.loadBalancer.ingress[0]` and its port);
+  a non-empty `ingress.url` is used as is instead (for a DNS name or a port-forward);
+- `{"exec": {"context": "ctx", "namespace": "httpbin", "pod": "deploy/client"},
+  "url": "in-ambient.httpbin.mesh.internal:8000/hostname"}`: a `curl` loop run
+  inside a client pod, one exec per batch, as `kubectl exec ... curl` does.
+Common keys: `path` (default "/"), `extractor` (default "auto"), `timeout`
+(seconds per request, default 2), `concurrency` (URL sources, default 8).
+
+A probe's `workload` argument names the pods the answers must resolve to:
+`{"contexts": ["cluster-a", "cluster-b"], "namespace": "default",
+  "selector": "app=hello-world"}`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+
+from chaosext import clusters
+from chaosext.locality import LocalityResolver
+from probes import exec_sampling, sampling
+
+__all__ = ["Source", "resolver_for", "source_from"]
+
+_COMMON = {"path", "extractor", "timeout", "concurrency", "host", "url"}
+
+
+@dataclass
+class Source:
+    """Takes samples of answers from one place."""
+
+    spec: Mapping[str, Any]
+    configuration: Mapping[str, Any] | None
+    secrets: Mapping[str, Any] | None
+
+    @property
+    def extractor(self) -> str:
+        return str(self.spec.get("extractor", "auto"))
+
+    @property
+    def timeout(self) -> float:
+        return float(self.spec.get("timeout", 2.0))
+
+    def describe(self) -> str:
+        if "exec" in self.spec:
+            e = self.spec["exec"]
+            return f"exec in {e.get('namespace')}/{e.get('pod')} ({e.get('context')})"
+        if "ingress" in self.spec:
+            i = self.spec["ingress"]
+            return f"ingress {i.get('service')} ({i.get('context')})"
+        return str(self.spec.get("url"))
+
+    def sample(self, count: int) -> sampling.Sample:
+        """Take `count` samples; raises ActivityFailed when it cannot start."""
+        if "exec" in self.spec:
+            return self._sample_exec(count)
+        return sampling.sample_http(
+            self.url(),
+            count,
+            concurrency=int(self.spec.get("concurrency", 8)),
+            timeout=self.timeout,
+            extractor=self.extractor,
+            host=self.spec.get("host"),
+        )
+
+    def url(self) -> str:
+        path = str(self.spec.get("path", "/"))
+        if "ingress" in self.spec:
+            return (
+                _ingress_base(self.spec["ingress"], self.configuration, self.secrets)
+                + path
+            )
+        return str(self.spec["url"]).rstrip("/") + (path if path != "/" else "/")
+
+    def _sample_exec(self, count: int) -> sampling.Sample:
+        e = self.spec["exec"]
+        namespace = str(e.get("namespace", "default"))
+        url = str(self.spec["url"])
+        try:
+            with clusters.connect(
+                str(e.get("context", "")), self.configuration, self.secrets
+            ) as cluster:
+                pod = _exec_pod(cluster, namespace, str(e["pod"]))
+
+                def run(argv: list[str]) -> tuple[str, str, int]:
+                    timeout = self.timeout * count + 30
+                    return cluster.exec(namespace, pod, argv, timeout)
+
+                return exec_sampling.sample_exec(
+                    run, url, count, self.timeout, self.extractor
+                )
+        except clusters.ClusterError as exc:
+            raise ActivityFailed(f"sampling from {self.describe()}: {exc}") from exc
+
+
+def source_from(
+    spec: Mapping[str, Any] | None,
+    configuration: Mapping[str, Any] | None,
+    secrets: Mapping[str, Any] | None,
+) -> Source:
+    """Check a `source` argument and build its Source; errors name the field."""
+    if not isinstance(spec, Mapping):
+        raise ActivityFailed("argument 'source' must be an object: see probes.source")
+    # An exec source also carries the `url` to curl from inside the pod.
+    kinds = ["exec"] if "exec" in spec else [k for k in ("url", "ingress") if k in spec]
+    if ("exec" in spec and "ingress" in spec) or len(kinds) != 1:
+        raise ActivityFailed(
+            "argument 'source' needs exactly one of 'url', 'ingress' or 'exec'"
+            f" (got {sorted(spec)})"
+        )
+    unknown = set(spec) - _COMMON - {"ingress", "exec"}
+    if unknown:
+        raise ActivityFailed(f"argument 'source' has unknown keys {sorted(unknown)}")
+    if "exec" in spec:
+        e = spec["exec"]
+        if not isinstance(e, Mapping) or not e.get("pod") or "url" not in spec:
+            raise ActivityFailed(
+                "argument 'source.exec' needs 'pod' (and 'context', 'namespace'),"
+                " and 'source.url' the URL to curl from that pod"
+            )
+    if "ingress" in spec:
+        i = spec["ingress"]
+        if not isinstance(i, Mapping) or "/" not in str(i.get("service", "")):
+            raise ActivityFailed(
+                "argument 'source.ingress.service' must be 'namespace/name'"
+            )
+    return Source(spec, configuration, secrets)
+
+
+def resolver_for(
+    workload: Mapping[str, Any] | None,
+    configuration: Mapping[str, Any] | None,
+    secrets: Mapping[str, Any] | None,
+) -> LocalityResolver:
+    """The resolver for a `workload` argument; errors name the field."""
+    if not isinstance(workload, Mapping) or not workload.get("contexts"):
+        raise ActivityFailed(
+            "argument 'workload' needs 'contexts' (a list of kubeconfig contexts),"
+            " 'namespace' and 'selector'"
+        )
+    contexts = workload["contexts"]
+    if isinstance(contexts, str) or not all(isinstance(c, str) for c in contexts):
+        raise ActivityFailed("argument 'workload.contexts' must be a list of names")
+    return LocalityResolver(
+        contexts,
+        str(workload.get("namespace", "default")),
+        str(workload.get("selector", "")),
+        configuration=dict(configuration or {}),
+        secrets=dict(secrets or {}),
+    )
+
+
+def _ingress_base(
+    ingress: Mapping[str, Any],
+    configuration: Mapping[str, Any] | None,
+    secrets: Mapping[str, Any] | None,
+) -> str:
+    namespace, _, name = str(ingress["service"]).partition("/")
+    what = f"service {namespace}/{name}"
+    try:
+        with clusters.connect(
+            str(ingress.get("context", "")), configuration, secrets
+        ) as cluster:
+            svc = clusters.call(
+                cluster, what, cluster.core.read_namespaced_service, name, namespace
+            )
+            where = cluster.describe()
+    except clusters.ClusterError as exc:
+        raise ActivityFailed(f"ingress: {exc}") from exc
+    lb = (svc.status.load_balancer.ingress or []) if svc.status.load_balancer else []
+    if not lb or not (lb[0].ip or lb[0].hostname):
+        raise ActivityFailed(
+            f"ingress: {what} in {where} has no load-balancer address yet"
+            " (status.loadBalancer.ingress is empty); give source.url instead"
+        )
+    ports = svc.spec.ports or []
+    port = next((p.port for p in ports if p.name in ("http", "http2")), None)
+    port = port or (ports[0].port if ports else 80)
+    return f"http://{lb[0].ip or lb[0].hostname}:{port}"
+
+
+def _exec_pod(cluster: clusters.Cluster, namespace: str, pod: str) -> str:
+    """A pod name for `pod`, which may be `deploy/NAME` as kubectl accepts."""
+    kind, _, name = pod.rpartition("/")
+    if kind in ("", "pod", "pods", "po"):
+        return name
+    if kind not in ("deploy", "deployment", "deployments"):
+        raise ActivityFailed(f"source.exec.pod '{pod}': use NAME or deploy/NAME")
+    what = f"deployment {namespace}/{name}"
+    dep = clusters.call(
+        cluster, what, cluster.apps.read_namespaced_deployment, name, namespace
+    )
+    selector = ",".join(
+        f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items())
+    )
+    pods = clusters.call(
+        cluster,
+        f"pods of {what}",
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=selector,
+    ).items
+    running = sorted(
+        (p for p in pods if p.status and p.status.phase == "Running"),
+        key=lambda p: p.metadata.name,
+    )
+    if not running:
+        raise ActivityFailed(
+            f"source.exec.pod: {what} in {cluster.describe()} has no running pod"
+        )
+    return str(running[0].metadata.name)
