@@ -10,7 +10,11 @@ from chaoslib.types import DiscoveredActivities, Discovery
 __version__ = "0.1.0"
 __all__ = ["__version__", "discover"]
 
-ACTION_MODULES: tuple[str, ...] = ("chaosext.actions.scale",)
+ACTION_MODULES: tuple[str, ...] = (
+    "chaosext.actions.scale",
+    "chaosext.actions.zone",
+    "chaosext.actions.pods",
+)
 PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting")
 
 

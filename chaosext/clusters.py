@@ -29,9 +29,11 @@ __all__ = [
     "Cluster",
     "ClusterError",
     "NotFound",
+    "allowed_contexts",
     "call",
     "connect",
     "kubeconfig_path",
+    "resolve_pod",
 ]
 
 LAB = "lab"
@@ -83,6 +85,19 @@ def kubeconfig_path(
             f" file and {default} is missing"
         )
     return default
+
+
+def allowed_contexts(configuration: Mapping[str, Any] | None) -> list[str] | None:
+    """Configuration `allowed_contexts` (a list, or comma-separated), or None if unset.
+
+    When set, no context outside it is ever connected to: the blast-radius guard.
+    """
+    value = (configuration or {}).get("allowed_contexts")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
 
 
 @dataclass
@@ -177,6 +192,12 @@ def connect(
     `context` may be empty when a secret `KUBERNETES_CONTEXT` names it.
     """
     context = context or str((secrets or {}).get("KUBERNETES_CONTEXT") or "")
+    allowed = allowed_contexts(configuration)
+    if allowed is not None and context not in allowed:
+        raise ClusterError(
+            f"blast-radius guard: context '{context}' is not in configuration"
+            f" 'allowed_contexts' ({', '.join(allowed) or 'empty'}); nothing was done"
+        )
     path = kubeconfig_path(configuration, secrets)
     known = contexts_in(path)
     if not context:
@@ -221,6 +242,43 @@ def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: An
         raise ClusterError(
             f"API server of {cluster.describe()} did not answer ({what}): {exc}"
         ) from exc
+
+
+def resolve_pod(cluster: Cluster, namespace: str, ref: str) -> Any:
+    """The pod `ref` names, as kubectl reads it: `NAME`, `pod/NAME` or `deploy/NAME`.
+
+    For a Deployment, the first running pod of its selector, in name order.
+    """
+    kind, _, name = ref.rpartition("/")
+    if kind in ("", "pod", "pods", "po"):
+        return call(
+            cluster,
+            f"pod {namespace}/{name}",
+            cluster.core.read_namespaced_pod,
+            name,
+            namespace,
+        )
+    if kind not in ("deploy", "deployment", "deployments"):
+        raise ClusterError(f"pod reference '{ref}': use NAME or deploy/NAME")
+    what = f"deployment {namespace}/{name}"
+    dep = call(cluster, what, cluster.apps.read_namespaced_deployment, name, namespace)
+    selector = ",".join(
+        f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items())
+    )
+    pods = call(
+        cluster,
+        f"pods of {what}",
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=selector,
+    ).items
+    running = sorted(
+        (p for p in pods if p.status and p.status.phase == "Running"),
+        key=lambda p: p.metadata.name,
+    )
+    if not running:
+        raise NotFound(f"{what} has no running pod in {cluster.describe()}")
+    return running[0]
 
 
 def _status_message(exc: ApiException) -> str:

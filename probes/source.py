@@ -87,7 +87,9 @@ class Source:
             with clusters.connect(
                 str(e.get("context", "")), self.configuration, self.secrets
             ) as cluster:
-                pod = _exec_pod(cluster, namespace, str(e["pod"]))
+                pod = clusters.resolve_pod(
+                    cluster, namespace, str(e["pod"])
+                ).metadata.name
 
                 def run(argv: list[str]) -> tuple[str, str, int]:
                     timeout = self.timeout * count + 30
@@ -184,35 +186,3 @@ def _ingress_base(
     port = next((p.port for p in ports if p.name in ("http", "http2")), None)
     port = port or (ports[0].port if ports else 80)
     return f"http://{lb[0].ip or lb[0].hostname}:{port}"
-
-
-def _exec_pod(cluster: clusters.Cluster, namespace: str, pod: str) -> str:
-    """A pod name for `pod`, which may be `deploy/NAME` as kubectl accepts."""
-    kind, _, name = pod.rpartition("/")
-    if kind in ("", "pod", "pods", "po"):
-        return name
-    if kind not in ("deploy", "deployment", "deployments"):
-        raise ActivityFailed(f"source.exec.pod '{pod}': use NAME or deploy/NAME")
-    what = f"deployment {namespace}/{name}"
-    dep = clusters.call(
-        cluster, what, cluster.apps.read_namespaced_deployment, name, namespace
-    )
-    selector = ",".join(
-        f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items())
-    )
-    pods = clusters.call(
-        cluster,
-        f"pods of {what}",
-        cluster.core.list_namespaced_pod,
-        namespace,
-        label_selector=selector,
-    ).items
-    running = sorted(
-        (p for p in pods if p.status and p.status.phase == "Running"),
-        key=lambda p: p.metadata.name,
-    )
-    if not running:
-        raise ActivityFailed(
-            f"source.exec.pod: {what} in {cluster.describe()} has no running pod"
-        )
-    return str(running[0].metadata.name)

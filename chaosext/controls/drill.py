@@ -5,9 +5,10 @@
               "module": "chaosext.controls.drill"}}]
 ```
 It composes the single-purpose controls in the only safe order: the lab starts
-before anything else and stops after everything else; the restore runs before
-the verdict (which reports what had to be restored) and the archive runs last,
-so the archived journal holds the verdict.
+before anything else and stops after everything else; the blast-radius guard
+refuses a drill that names contexts or namespaces it may not touch; the restore
+runs before the verdict (which reports what had to be restored); the archive
+runs last, so the archived journal holds the verdict.
 """
 
 from typing import Any
@@ -22,7 +23,7 @@ from chaoslib.types import (
     Settings,
 )
 
-from chaosext.controls import archive, lab, restore, verdict
+from chaosext.controls import archive, guard, lab, refusal, restore, verdict
 
 __all__ = [
     "after_activity_control",
@@ -62,6 +63,7 @@ def before_experiment_control(
         "experiment": experiment,
     }
     lab.before_experiment_control(context, **hooks)
+    guard.before_experiment_control(context, **hooks)
     restore.before_experiment_control(context, **hooks)
 
 
@@ -96,6 +98,8 @@ def after_experiment_control(
         "experiment": experiment,
         "settings": settings,
     }
+    if isinstance(state, dict) and refusal.refused(configuration):
+        state.setdefault("meshdrill", {})["refused"] = refusal.refused(configuration)
     try:
         restore.after_experiment_control(context, **hooks)
         verdict.after_experiment_control(context, **hooks)

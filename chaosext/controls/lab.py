@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from chaoslib.exceptions import InterruptExecution
 from chaoslib.types import Configuration
 
 from chaosext.clusters import LAB
+from chaosext.controls.refusal import refuse
 from chaosext.lab import runtime
 
 __all__ = ["after_experiment_control", "before_experiment_control", "configure_control"]
@@ -72,7 +72,7 @@ def before_experiment_control(
     """Stop the run before anything is touched if the lab failed to start."""
     error = ((configuration or {}).get(STATE_KEY) or {}).get("error")
     if error:
-        raise InterruptExecution(error)
+        refuse(configuration, error)
 
 
 def after_experiment_control(

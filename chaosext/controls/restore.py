@@ -21,6 +21,7 @@ from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
 from chaosext import clusters, undo
 from chaosext.annotations import RUN_ID_KEY
+from chaosext.controls.refusal import refused
 
 __all__ = ["after_experiment_control", "before_experiment_control"]
 
@@ -47,8 +48,8 @@ def after_experiment_control(
     """Undo whatever this run left changed; record it in the journal."""
     configuration = configuration or {}
     run_id = configuration.get(RUN_ID_KEY)
-    if not run_id:
-        return
+    if not run_id or refused(configuration):
+        return  # refused before anything was done
     summary: dict[str, Any] = {"restored": [], "failed": [], "contexts": {}}
     with _signals_held():
         for context_name in sorted(_contexts(configuration, state)):

@@ -77,6 +77,9 @@ def judge(journal: Journal) -> dict[str, Any]:
             reasons.append((name, miss))
     if after is not None:
         _hypothesis_phases("after", after, phases, reasons)
+    refused = (journal.get("meshdrill") or {}).get("refused")
+    if refused:
+        reasons.insert(0, ("refused", str(refused)))
     if journal.get("status") in ("interrupted", "aborted") and not reasons:
         reasons.append(("run", f"the run was {journal['status']} before it finished"))
     if before is None and journal.get("steady_states") is not None and not reasons:

@@ -1,0 +1,180 @@
+"""Take a zone out of one cluster (cordon its nodes, evict a workload), and back."""
+
+import logging
+from typing import Any, TypedDict
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaosext import annotations, clusters, undo
+from chaosext.locality import ZONE
+
+__all__ = ["cordon_zone", "uncordon_zone"]
+
+logger = logging.getLogger("chaostoolkit")
+
+
+class ZoneResult(TypedDict):
+    context: str
+    zone: str
+    nodes: list[str]
+    changed: list[str]
+    evicted: list[str]
+    namespace: str
+
+
+def cordon_zone(
+    zone: str,
+    context: str = "",
+    evict_selector: str = "",
+    namespace: str = "default",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> ZoneResult:
+    """Cordon every node of one zone in one cluster; optionally evict a workload there.
+
+    Touches only nodes labelled `topology.kubernetes.io/zone=<zone>` in `context`.
+    Each node gets a restore record (its prior `spec.unschedulable`) in the same
+    patch that cordons it, so `uncordon_zone`, the restore control or
+    `meshdrill recover` puts back exactly what was there (a node that was already
+    cordoned stays cordoned). With `evict_selector` (e.g. `app=hello-world`), the
+    pods of that selector in `namespace` on those nodes are evicted (policy/v1
+    Eviction, so PodDisruptionBudgets apply); their replacements cannot land in
+    the cordoned zone. Idempotent within a run.
+    Fails (ActivityFailed) when no node has that zone (naming the zones there are),
+    when a node is held by another drill, or the cluster cannot be reached.
+    """
+    run_id = annotations.run_id_of(configuration)
+    try:
+        with clusters.connect(context, configuration, secrets) as cluster:
+            nodes = _zone_nodes(cluster, zone)
+            changed: list[str] = []
+            for node in nodes:
+                what = f"node {node.metadata.name} in {cluster.describe()}"
+                record = annotations.read_record(node.metadata.annotations)
+                annotations.check_not_held(what, record, run_id)
+                if record is not None:
+                    continue
+                prior = bool(node.spec.unschedulable)
+                record = annotations.RestoreRecord(
+                    run_id, "cordon_zone", {"unschedulable": prior}
+                )
+                body = {
+                    "metadata": {
+                        "annotations": {annotations.RESTORE_KEY: record.dumps()}
+                    },
+                    "spec": {"unschedulable": True},
+                }
+                clusters.call(
+                    cluster, what, cluster.core.patch_node, node.metadata.name, body
+                )
+                changed.append(node.metadata.name)
+            names = [n.metadata.name for n in nodes]
+            logger.info(
+                "cordoned zone %s in '%s': nodes %s", zone, cluster.context, names
+            )
+            evicted = (
+                _evict(cluster, namespace, evict_selector, set(names))
+                if evict_selector
+                else []
+            )
+            return ZoneResult(
+                context=cluster.context,
+                zone=zone,
+                nodes=names,
+                changed=changed,
+                evicted=evicted,
+                namespace=namespace,
+            )
+    except (clusters.ClusterError, annotations.Held, ValueError) as exc:
+        raise ActivityFailed(f"cordon_zone: {exc}") from exc
+
+
+def uncordon_zone(
+    zone: str,
+    context: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> ZoneResult:
+    """Undo `cordon_zone`: put back the nodes of a zone that this run cordoned.
+
+    Only nodes carrying this run's restore record are touched, and each gets back
+    its prior `spec.unschedulable`; nodes cordoned by someone else stay as they
+    are. Idempotent: nothing to undo is not an error.
+    Fails (ActivityFailed) when the cluster cannot be reached.
+    """
+    run_id = annotations.run_id_of(configuration)
+    try:
+        with clusters.connect(context, configuration, secrets) as cluster:
+            nodes = _zone_nodes(cluster, zone)
+            changed: list[str] = []
+            for node in nodes:
+                record = annotations.read_record(node.metadata.annotations)
+                if record is None or record.run != run_id:
+                    continue
+                change = undo.Change(
+                    cluster.context, "node", "", node.metadata.name, record
+                )
+                undo.undo(cluster, change)
+                logger.info("restored %s", change.describe())
+                changed.append(node.metadata.name)
+            return ZoneResult(
+                context=cluster.context,
+                zone=zone,
+                nodes=[n.metadata.name for n in nodes],
+                changed=changed,
+                evicted=[],
+                namespace="",
+            )
+    except (clusters.ClusterError, ValueError) as exc:
+        raise ActivityFailed(f"uncordon_zone: {exc}") from exc
+
+
+def _zone_nodes(cluster: clusters.Cluster, zone: str) -> list[Any]:
+    if not zone:
+        raise ValueError("argument 'zone' is empty")
+    nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
+    in_zone = [n for n in nodes if (n.metadata.labels or {}).get(ZONE) == zone]
+    if not in_zone:
+        zones = sorted({(n.metadata.labels or {}).get(ZONE, "") for n in nodes} - {""})
+        raise clusters.NotFound(
+            f"no node labelled {ZONE}={zone} in {cluster.describe()}"
+            f" (zones there: {', '.join(zones) or 'none'})"
+        )
+    return sorted(in_zone, key=lambda n: n.metadata.name)
+
+
+def _evict(
+    cluster: clusters.Cluster, namespace: str, selector: str, nodes: set[str]
+) -> list[str]:
+    pods = clusters.call(
+        cluster,
+        f"pods '{selector}' in namespace {namespace}",
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=selector,
+    ).items
+    evicted: list[str] = []
+    for pod in sorted(pods, key=lambda p: p.metadata.name):
+        if pod.spec.node_name not in nodes:
+            continue
+        name = pod.metadata.name
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+        }
+        try:
+            clusters.call(
+                cluster,
+                f"pod {namespace}/{name}",
+                cluster.core.create_namespaced_pod_eviction,
+                name,
+                namespace,
+                body,
+            )
+        except clusters.NotFound:
+            continue  # already gone
+        evicted.append(name)
+    logger.info("evicted %s from %s", evicted, cluster.describe())
+    return evicted

@@ -1,0 +1,125 @@
+"""`meshdrill recover`: find and undo what drills left changed, after a crash.
+
+Every action writes a restore record onto the object before changing it, so a
+drill killed with `kill -9` (or a lost laptop) leaves enough on the clusters
+themselves to put them back: this command lists every record in every context of
+a kubeconfig (or the named ones), and undoes each one (`--dry-run` only lists).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from chaosext import clusters, undo
+
+__all__ = ["recover", "register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "recover",
+        help="undo what drills left changed (after a kill -9 or a lost machine)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--kubeconfig", required=True, help="kubeconfig file")
+    parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        help="only this context (repeatable; default: every context of the file)",
+    )
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        default=None,
+        help="only these namespaces (repeatable; default: all namespaces)",
+    )
+    parser.add_argument("--run", help="only the changes of this run id")
+    parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    console = Console(stderr=False)
+    try:
+        result = recover(
+            Path(args.kubeconfig).expanduser(),
+            args.context,
+            args.namespace,
+            run_id=args.run,
+            dry_run=args.dry_run,
+        )
+    except clusters.ClusterError as exc:
+        print(f"meshdrill recover: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        _show(console, result, args.dry_run)
+    return 1 if result["failed"] else 0
+
+
+def recover(
+    kubeconfig: Path,
+    contexts: list[str],
+    namespaces: list[str] | None,
+    *,
+    run_id: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Find (and unless dry_run, undo) every restore record; report what was done."""
+    if not kubeconfig.is_file():
+        raise clusters.ClusterError(f"kubeconfig {kubeconfig} is missing")
+    known = clusters.contexts_in(kubeconfig)
+    unknown = [c for c in contexts if c not in known]
+    if unknown:
+        raise clusters.ClusterError(
+            f"context '{unknown[0]}' is not in kubeconfig {kubeconfig}"
+            f" (it has: {', '.join(known) or 'none'})"
+        )
+    configuration = {"kubeconfig": str(kubeconfig)}
+    found: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for context in contexts or known:
+        with clusters.connect(context, configuration) as cluster:
+            for change in undo.find_changes(cluster, namespaces, run_id):
+                entry = {**change.to_json(), "undone": False}
+                if not dry_run:
+                    try:
+                        undo.undo(cluster, change)
+                        entry["undone"] = True
+                    except clusters.ClusterError as exc:
+                        entry["error"] = str(exc)
+                        failed.append(entry)
+                found.append(entry)
+    return {"changes": found, "failed": failed, "dry_run": dry_run}
+
+
+def _show(console: Console, result: dict[str, Any], dry_run: bool) -> None:
+    if not result["changes"]:
+        console.print("nothing to recover: no meshdrill restore records found")
+        return
+    table = Table(title="meshdrill changes" + (" (dry run)" if dry_run else ""))
+    for column in ("context", "object", "action", "prior", "run", "state"):
+        table.add_column(column)
+    for c in result["changes"]:
+        where = f"{c['namespace']}/{c['name']}" if c["namespace"] else c["name"]
+        state = (
+            "would restore" if dry_run else ("restored" if c["undone"] else "FAILED")
+        )
+        table.add_row(
+            c["context"],
+            f"{c['kind']} {where}",
+            c["action"],
+            json.dumps(c["prior"]),
+            c["run"],
+            state + (f": {c['error']}" if c.get("error") else ""),
+        )
+    console.print(table)
