@@ -61,14 +61,18 @@ class Source:
         """Take `count` samples; raises ActivityFailed when it cannot start."""
         if "exec" in self.spec:
             return self._sample_exec(count)
-        return sampling.sample_http(
-            self.url(),
-            count,
-            concurrency=int(self.spec.get("concurrency", 8)),
-            timeout=self.timeout,
-            extractor=self.extractor,
-            host=self.spec.get("host"),
-        )
+        url = self.url()
+        try:
+            return sampling.sample_http(
+                url,
+                count,
+                concurrency=int(self.spec.get("concurrency", 8)),
+                timeout=self.timeout,
+                extractor=self.extractor,
+                host=self.spec.get("host"),
+            )
+        except (sampling.SamplingError, ValueError) as exc:
+            raise ActivityFailed(f"sampling {url}: {exc}") from exc
 
     def url(self) -> str:
         path = str(self.spec.get("path", "/"))
@@ -92,13 +96,13 @@ class Source:
                 ).metadata.name
 
                 def run(argv: list[str]) -> tuple[str, str, int]:
-                    timeout = self.timeout * count + 30
+                    timeout = exec_sampling.exec_timeout(count, self.timeout)
                     return cluster.exec(namespace, pod, argv, timeout)
 
                 return exec_sampling.sample_exec(
                     run, url, count, self.timeout, self.extractor
                 )
-        except clusters.ClusterError as exc:
+        except (clusters.ClusterError, sampling.SamplingError, ValueError) as exc:
             raise ActivityFailed(f"sampling from {self.describe()}: {exc}") from exc
 
 

@@ -1,1 +1,42 @@
-"""The mesh model: Istio/Envoy/ztunnel locality routing as pure code (no I/O)."""
+"""The mesh model: Istio/Envoy/ztunnel locality routing as pure code (no I/O).
+
+Modules: `types` (values), `settings` (which locality setting applies), `priorities`
+(istiod's priorities and weights), `cla` (`assignment`), `envoy` (priority load, panic,
+locality weights), `outlier` (outlier detection), `ztunnel`, `router` (`Router`),
+`shares` (`predict`), `validate`, `explanation` (`explain`), `durations`.
+"""
+
+from chaosext.lab.mesh.cla import assignment
+from chaosext.lab.mesh.durations import parse_duration
+from chaosext.lab.mesh.explanation import explain
+from chaosext.lab.mesh.router import DEFAULT_RETRIES, Router
+from chaosext.lab.mesh.shares import predict
+from chaosext.lab.mesh.types import (
+    Assignment,
+    Endpoint,
+    Group,
+    Locality,
+    LocalitySetting,
+    Outlier,
+    Proxy,
+    ServiceConfig,
+)
+from chaosext.lab.mesh.validate import validate_destination_rule
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "Assignment",
+    "Endpoint",
+    "Group",
+    "Locality",
+    "LocalitySetting",
+    "Outlier",
+    "Proxy",
+    "Router",
+    "ServiceConfig",
+    "assignment",
+    "explain",
+    "parse_duration",
+    "predict",
+    "validate_destination_rule",
+]

@@ -1,0 +1,259 @@
+"""Plain values the mesh model works on: who chooses, what it chooses from, the result.
+
+Inputs (`Locality`, `Endpoint`, `Proxy`, `ServiceConfig`) are what the lab's data plane
+knows; outputs (`Group`, `Outlier`, `Assignment`) are what istiod would push to the
+proxy (its ClusterLoadAssignment plus the cluster knobs that matter for routing).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+REGION = "topology.kubernetes.io/region"
+ZONE = "topology.kubernetes.io/zone"
+SUBZONE = "topology.istio.io/subzone"
+CLUSTER = "topology.istio.io/cluster"
+NETWORK = "topology.istio.io/network"
+HOSTNAME = "kubernetes.io/hostname"
+
+PROXY_KINDS = ("gateway", "sidecar", "waypoint", "ztunnel")
+
+
+@dataclass(frozen=True)
+class Locality:
+    """Region/zone/subzone from node labels. Cluster identity is not part of it."""
+
+    region: str = ""
+    zone: str = ""
+    subzone: str = ""
+
+    def __str__(self) -> str:
+        """`region/zone/subzone`, cut at the first empty part (`LocalityToString`)."""
+        out = self.region
+        for part in (self.zone, self.subzone):
+            if not part:
+                break
+            out += "/" + part
+        return out
+
+
+def _frozen(labels: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(labels))
+
+
+def augmented_labels(
+    labels: Mapping[str, str],
+    locality: Locality,
+    cluster: str,
+    network: str,
+    node: str,
+) -> dict[str, str]:
+    """Labels as istiod sees them for failoverPriority (`AugmentLabels`).
+
+    Pod or proxy labels, then region, zone, subzone, cluster and node hostname
+    (each only when non-empty, overriding the label), then the network only when no
+    `topology.istio.io/network` label is set
+    ([I] `pilot/pkg/serviceregistry/util/label/label.go:37-66`).
+    """
+    out = dict(labels)
+    for key, value in (
+        (REGION, locality.region),
+        (ZONE, locality.zone),
+        (SUBZONE, locality.subzone),
+        (CLUSTER, cluster),
+        (HOSTNAME, node),
+    ):
+        if value:
+            out[key] = value
+    if network and not out.get(NETWORK):
+        out[NETWORK] = network
+    return out
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One backend pod as the mesh knows it.
+
+    `weight` below 1 counts as 1 (Istio's `GetLoadBalancingWeight`). `ready=False`
+    marks a pod that is not Ready: istiod drops it from EDS unless the Service sets a
+    traffic distribution, in which case Envoy gets it as an unhealthy host (it counts
+    in the health maths and never receives traffic outside panic). ztunnel never gets
+    it. Terminating pods must not be passed at all (istiod always drops them).
+    """
+
+    name: str
+    cluster: str
+    network: str
+    locality: Locality
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    weight: int = 1
+    node: str = ""
+    ready: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _frozen(self.labels))
+
+    @property
+    def lb_weight(self) -> int:
+        """The load-balancing weight istiod sends: `weight`, at least 1."""
+        return max(1, int(self.weight))
+
+    def mesh_labels(self) -> dict[str, str]:
+        """Pod labels plus topology labels, as failoverPriority matches them."""
+        return augmented_labels(
+            self.labels, self.locality, self.cluster, self.network, self.node
+        )
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The proxy that chooses: an ingress gateway, a sidecar, a waypoint or ztunnel.
+
+    For `ztunnel` the fields describe the *source workload* (the client pod): ztunnel
+    ranks endpoints against the workload that opened the connection, not against itself.
+    """
+
+    kind: str
+    name: str
+    cluster: str
+    network: str
+    locality: Locality
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    node: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in PROXY_KINDS:
+            raise ValueError(
+                f"Proxy {self.name!r}: kind must be one of {', '.join(PROXY_KINDS)}; "
+                f"got {self.kind!r}"
+            )
+        object.__setattr__(self, "labels", _frozen(self.labels))
+
+    @property
+    def is_envoy(self) -> bool:
+        """True for gateways, sidecars and waypoints (Envoy); False for ztunnel."""
+        return self.kind != "ztunnel"
+
+    def mesh_labels(self) -> dict[str, str]:
+        """Proxy labels augmented with its topology (istiod `ads.go:334-340`)."""
+        return augmented_labels(
+            self.labels, self.locality, self.cluster, self.network, self.node
+        )
+
+
+def _mesh_default() -> Mapping[str, Any]:
+    return {"enabled": True}
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What decides routing for one host.
+
+    `destination_rule` is the DestinationRule's `spec` as parsed YAML (verbatim from
+    the guides). `traffic_distribution` is the Service's `spec.trafficDistribution` or
+    its `networking.istio.io/traffic-distribution` annotation (`PreferClose`,
+    `PreferSameZone`, `PreferSameNode`; `PreferNetwork` is a vendor value, see
+    `settings.traffic_distribution`). `mesh_locality_lb` is the mesh-wide
+    `localityLbSetting` (Istio default `{enabled: true}`).
+    """
+
+    host: str
+    destination_rule: Mapping[str, Any] | None = field(default=None, hash=False)
+    traffic_distribution: str | None = None
+    mesh_locality_lb: Mapping[str, Any] = field(
+        default_factory=_mesh_default, hash=False
+    )
+
+
+@dataclass(frozen=True)
+class Distribute:
+    """One `distribute` entry: the proxy localities it applies to, and weights."""
+
+    from_: str
+    to: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Failover:
+    """One `failover` entry: from region -> preferred next region."""
+
+    from_: str
+    to: str
+
+
+@dataclass(frozen=True)
+class LocalitySetting:
+    """A parsed `localityLbSetting` (DestinationRule, traffic distribution or mesh)."""
+
+    enabled: bool | None = None
+    distribute: tuple[Distribute, ...] = ()
+    failover: tuple[Failover, ...] = ()
+    failover_priority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outlier:
+    """Envoy outlier detection as Istio configures it from `outlierDetection`.
+
+    Thresholds of 0 mean the detector never ejects for that reason. Times in seconds.
+    """
+
+    consecutive_5xx: int = 5
+    consecutive_gateway: int = 0
+    split_local_origin: bool = False
+    consecutive_local_origin: int = 5
+    interval: float = 10.0
+    base_ejection_time: float = 30.0
+    max_ejection_time: float = 300.0
+    max_ejection_percent: float = 10.0
+    min_health_percent: float = 0.0
+
+
+@dataclass(frozen=True)
+class Group:
+    """One LocalityLbEndpoints: a locality's endpoints at one priority, its weight."""
+
+    priority: int
+    locality: Locality
+    endpoints: tuple[Endpoint, ...]
+    weight: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What one proxy gets for one host.
+
+    `mode` is `"envoy"` (gateway, sidecar, waypoint) or `"ztunnel"`. For Envoy,
+    `groups` is istiod's ClusterLoadAssignment after priorities and weights;
+    `blackholed` are endpoints in localities that a matching `distribute` lists in no
+    `to` (they get no traffic, ever); `dropped` are not-ready endpoints istiod does not
+    send. For ztunnel, groups are ranked sets: priority 0 is the best-ranked set, the
+    only one that receives connections (no spill).
+    """
+
+    proxy: Proxy
+    mode: str
+    groups: tuple[Group, ...]
+    setting_source: str
+    setting: LocalitySetting | None
+    failover_enabled: bool
+    locality_weighted: bool
+    panic_threshold: float
+    outlier: Outlier | None
+    blackholed: tuple[Endpoint, ...] = ()
+    dropped: tuple[Endpoint, ...] = ()
+    routing_preference: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every endpoint the proxy knows as a host, in priority order."""
+        return tuple(ep for group in self.groups for ep in group.endpoints)
+
+    def priorities(self) -> list[list[Group]]:
+        """Groups per priority, index == priority (no gaps after compaction)."""
+        count = 1 + max((g.priority for g in self.groups), default=-1)
+        out: list[list[Group]] = [[] for _ in range(count)]
+        for group in self.groups:
+            out[group.priority].append(group)
+        return out
