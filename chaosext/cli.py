@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from chaosext import __version__
 
 # (sub-command, module providing `register(subparsers)`)
-PARTS: tuple[str, ...] = ("chaosext.lab.cli",)
+PARTS: tuple[str, ...] = (
+    "chaosext.lab.cli",
+    "chaosext.journals.cli",
+    "chaosext.recover",
+    "chaosext.gameday.cli",
+)
 
 
 class UsageError(Exception):
