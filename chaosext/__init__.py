@@ -14,6 +14,7 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.scale",
     "chaosext.actions.zone",
     "chaosext.actions.pods",
+    "chaosext.actions.faults",
 )
 PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting")
 

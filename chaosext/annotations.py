@@ -13,15 +13,26 @@ import socket
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["RESTORE_KEY", "Held", "RestoreRecord", "read_record", "run_id_of"]
+__all__ = [
+    "RESTORE_KEY",
+    "Held",
+    "Plan",
+    "RestoreRecord",
+    "plan",
+    "read_record",
+    "run_id_of",
+]
 
 RESTORE_KEY = "meshdrill.io/restore"
 RUN_ID_KEY = "meshdrill_run_id"
 """Configuration key under which the restore control publishes the run id."""
 
 UNMANAGED_RUN = "unmanaged"
+
+DRY_RUN_KEY = "meshdrill_dry_run"
+"""Configuration key set during `--dry` runs: actions plan, and change nothing."""
 
 
 class Held(Exception):
@@ -74,6 +85,23 @@ def read_record(annotations: Mapping[str, str] | None) -> RestoreRecord | None:
 def run_id_of(configuration: Mapping[str, Any] | None) -> str:
     """This run's id, published by the restore control, or 'unmanaged'."""
     return str((configuration or {}).get(RUN_ID_KEY) or UNMANAGED_RUN)
+
+
+def is_dry_run(configuration: Mapping[str, Any] | None) -> bool:
+    return bool((configuration or {}).get(DRY_RUN_KEY))
+
+
+class Plan(TypedDict):
+    """A dry run's answer: what an action would change, where; nothing written."""
+
+    dry_run: bool
+    context: str
+    server: str
+    changes: list[str]
+
+
+def plan(context: str, server: str, changes: list[str]) -> Plan:
+    return Plan(dry_run=True, context=context, server=server, changes=changes)
 
 
 def check_not_held(what: str, record: RestoreRecord | None, run_id: str) -> None:

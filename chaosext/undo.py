@@ -136,9 +136,8 @@ def undo(cluster: clusters.Cluster, change: Change) -> None:
             cluster, f"node {change.name}", cluster.core.patch_node, change.name, body
         )
     elif change.kind == "pod":
-        annotations: dict[str, Any] = {RESTORE_KEY: None, FAULT_KEY: None}
-        if prior.get("fault") is not None:
-            annotations[FAULT_KEY] = prior["fault"]
+        key = str(prior.get("annotation") or FAULT_KEY)
+        annotations: dict[str, Any] = {RESTORE_KEY: None, key: prior.get("fault")}
         # A pod that is gone took its fault with it.
         with contextlib.suppress(clusters.NotFound):
             clusters.call(

@@ -7,6 +7,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from chaosext import annotations
 from probes import measure
 from probes.source import resolver_for, source_from
 from probes.tally import Tally
@@ -26,6 +27,7 @@ def wait_for_split(
     deadline: float = 60.0,
     max_samples: int = 2000,
     max_error_rate: float = 0.0,
+    max_transition_errors: int | None = None,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -37,9 +39,10 @@ def wait_for_split(
     `max_error_rate` failed requests, or until `deadline` seconds have passed.
     `transition_seconds` is the time from the probe's start (right after the
     fault or the repair) to the start of the first batch of that run; the errors
-    seen before it are the client errors of the transition. The pooled batches
-    of the run (topped up to `max_samples` when needed) then get the statistical
-    verdict of `hostname_split`.
+    seen before it are the client errors of the transition; more than
+    `max_transition_errors` of them (when given) makes the verdict `outside`. The
+    pooled batches of the run (topped up to `max_samples` when needed) then get
+    the statistical verdict of `hostname_split`.
 
     Put it right after the action whose effect it waits for. The verdict control
     fails the run when it does not pass (Chaos Toolkit ignores tolerances in the
@@ -48,6 +51,8 @@ def wait_for_split(
     Fails (ActivityFailed) only on invalid arguments or an unusable source.
     """
     started = time.time()
+    if annotations.is_dry_run(configuration):
+        return {"probe": "wait_for_split", "verdict": "skipped", "dry_run": True}
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
     expected = measure.check_split(
@@ -107,6 +112,16 @@ def wait_for_split(
         transition_error_total=sum(transition_errors.values()),
         batches=timeline,
     )
+    if (
+        max_transition_errors is not None
+        and report["transition_error_total"] > max_transition_errors
+    ):
+        report.update(verdict="outside", passed=False)
+        report.setdefault("reasons", []).append(
+            f"transition errors: {report['transition_error_total']}"
+            f" {report['transition_errors']} above the budget of"
+            f" {max_transition_errors}"
+        )
     return measure.apply_error_budget(report, pooled, max_error_rate)
 
 

@@ -6,7 +6,7 @@ from typing import TypedDict
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaosext import clusters
+from chaosext import annotations, clusters
 from chaosext.locality import ZONE
 
 __all__ = ["delete_same_zone_pod"]
@@ -32,7 +32,7 @@ def delete_same_zone_pod(
     grace_period_seconds: int = 0,
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> DeleteResult:
+) -> DeleteResult | annotations.Plan:
     """Delete the workload's pods that run in the same zone as a client pod.
 
     The guide's `kubectl delete pod $(... -o jsonpath='{.items[0]...}')` picks
@@ -76,6 +76,12 @@ def delete_same_zone_pod(
                 raise clusters.NotFound(
                     f"no pod '{selector}' in {namespace} runs in zone {zone}"
                     f" ({cluster.describe()})"
+                )
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(
+                    cluster.context,
+                    cluster.server,
+                    [f"pod {namespace}/{name}: deleted (zone {zone})" for name in same],
                 )
             for name in same:
                 clusters.call(

@@ -30,7 +30,7 @@ def scale_to_zero(
     context: str = "",
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> ScaleResult:
+) -> ScaleResult | annotations.Plan:
     """Scale a Deployment to zero replicas in one cluster, remembering its count.
 
     Writes the prior replica count onto the Deployment (annotation
@@ -93,7 +93,7 @@ def restore_replicas(
     context: str = "",
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> ScaleResult:
+) -> ScaleResult | annotations.Plan:
     """Put a Deployment back to the replica count `scale_to_zero` recorded on it.
 
     Idempotent: with no record on the Deployment there is nothing to restore, and
@@ -126,6 +126,12 @@ def restore_replicas(
             if record is None or record.run != run_id:
                 logger.info("%s in '%s': nothing to restore", what, cluster.context)
                 return result
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(
+                    cluster.context,
+                    cluster.server,
+                    [f"{what}: replicas {obj.spec.replicas} -> {record.prior}"],
+                )
             change = undo.Change(
                 cluster.context, "deployment", namespace, deployment, record
             )

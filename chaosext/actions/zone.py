@@ -30,7 +30,7 @@ def cordon_zone(
     namespace: str = "default",
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> ZoneResult:
+) -> ZoneResult | annotations.Plan:
     """Cordon every node of one zone in one cluster; optionally evict a workload there.
 
     Touches only nodes labelled `topology.kubernetes.io/zone=<zone>` in `context`.
@@ -48,6 +48,12 @@ def cordon_zone(
     try:
         with clusters.connect(context, configuration, secrets) as cluster:
             nodes = _zone_nodes(cluster, zone)
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(
+                    cluster.context,
+                    cluster.server,
+                    _cordon_plan(cluster, nodes, namespace, evict_selector, run_id),
+                )
             changed: list[str] = []
             for node in nodes:
                 what = f"node {node.metadata.name} in {cluster.describe()}"
@@ -95,7 +101,7 @@ def uncordon_zone(
     context: str = "",
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> ZoneResult:
+) -> ZoneResult | annotations.Plan:
     """Undo `cordon_zone`: put back the nodes of a zone that this run cordoned.
 
     Only nodes carrying this run's restore record are touched, and each gets back
@@ -112,12 +118,17 @@ def uncordon_zone(
                 record = annotations.read_record(node.metadata.annotations)
                 if record is None or record.run != run_id:
                     continue
+                if annotations.is_dry_run(configuration):
+                    changed.append(f"node {node.metadata.name}: back to {record.prior}")
+                    continue
                 change = undo.Change(
                     cluster.context, "node", "", node.metadata.name, record
                 )
                 undo.undo(cluster, change)
                 logger.info("restored %s", change.describe())
                 changed.append(node.metadata.name)
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(cluster.context, cluster.server, changed)
             return ZoneResult(
                 context=cluster.context,
                 zone=zone,
@@ -128,6 +139,37 @@ def uncordon_zone(
             )
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"uncordon_zone: {exc}") from exc
+
+
+def _cordon_plan(
+    cluster: clusters.Cluster,
+    nodes: list[Any],
+    namespace: str,
+    selector: str,
+    run_id: str,
+) -> list[str]:
+    changes = []
+    for node in nodes:
+        what = f"node {node.metadata.name}"
+        record = annotations.read_record(node.metadata.annotations)
+        annotations.check_not_held(what, record, run_id)
+        before = bool(node.spec.unschedulable)
+        changes.append(f"{what}: unschedulable {before} -> True")
+    if selector:
+        names = {n.metadata.name for n in nodes}
+        pods = clusters.call(
+            cluster,
+            f"pods '{selector}' in namespace {namespace}",
+            cluster.core.list_namespaced_pod,
+            namespace,
+            label_selector=selector,
+        ).items
+        changes += [
+            f"pod {namespace}/{p.metadata.name}: evicted (on {p.spec.node_name})"
+            for p in sorted(pods, key=lambda p: p.metadata.name)
+            if p.spec.node_name in names
+        ]
+    return changes
 
 
 def _zone_nodes(cluster: clusters.Cluster, zone: str) -> list[Any]:

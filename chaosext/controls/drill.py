@@ -1,14 +1,20 @@
-"""The one control a meshdrill experiment declares: lab, restore, verdict, archive.
+"""The one control a meshdrill experiment declares: every guarantee, in order.
 
 ```json
 "controls": [{"name": "meshdrill", "provider": {"type": "python",
               "module": "chaosext.controls.drill"}}]
 ```
-It composes the single-purpose controls in the only safe order: the lab starts
-before anything else and stops after everything else; the blast-radius guard
-refuses a drill that names contexts or namespaces it may not touch; the restore
-runs before the verdict (which reports what had to be restored); the archive
-runs last, so the archived journal holds the verdict.
+It composes the single-purpose controls in the only safe order:
+1. lab: the embedded lab starts before anything else and stops after everything;
+2. guard: a drill naming contexts or namespaces it may not touch never starts;
+3. restore: the run gets an id; whatever ends it, what it changed is put back;
+4. safeguards (optional `safeguards` argument): the method is cut short when
+   client errors exceed a budget or a named probe misses;
+5. dry runs (`chaos run --dry=actions`): each meshdrill action reports what it
+   would change, and changes nothing;
+6. verdict: the method stops at the first miss, and the run fails unless every
+   phase passed, naming the phase and the numbers;
+7. archive: the journal, verdict included, goes to the tamper-evident archive.
 """
 
 from typing import Any
@@ -23,18 +29,30 @@ from chaoslib.types import (
     Settings,
 )
 
-from chaosext.controls import archive, guard, lab, refusal, restore, verdict
+from chaosext.annotations import DRY_RUN_KEY
+from chaosext.controls import (
+    archive,
+    dryrun,
+    guard,
+    lab,
+    refusal,
+    restore,
+    safeguard,
+    verdict,
+)
 
 __all__ = [
     "after_activity_control",
     "after_experiment_control",
+    "after_method_control",
     "before_experiment_control",
+    "before_method_control",
     "configure_control",
 ]
 
-
 # chaoslib passes `configuration`, `secrets`, `state`, `experiment` and `settings`
-# only to parameters that name them, so every hook names all it forwards.
+# only to parameters that name them, and the control's own `arguments` to every
+# hook, so each hook names what it forwards and accepts `safeguards`.
 
 
 def configure_control(
@@ -42,13 +60,9 @@ def configure_control(
     secrets: Secrets = None,
     experiment: Experiment = None,
     settings: Settings = None,
+    safeguards: dict[str, Any] | None = None,
 ) -> None:
-    lab.configure_control(
-        configuration=configuration,
-        secrets=secrets,
-        experiment=experiment,
-        settings=settings,
-    )
+    lab.configure_control(configuration=configuration)
 
 
 def before_experiment_control(
@@ -56,15 +70,32 @@ def before_experiment_control(
     configuration: Configuration = None,
     secrets: Secrets = None,
     experiment: Experiment = None,
+    safeguards: dict[str, Any] | None = None,
 ) -> None:
-    hooks: dict[str, Any] = {
-        "configuration": configuration,
-        "secrets": secrets,
-        "experiment": experiment,
-    }
-    lab.before_experiment_control(context, **hooks)
-    guard.before_experiment_control(context, **hooks)
-    restore.before_experiment_control(context, **hooks)
+    lab.before_experiment_control(context, configuration=configuration)
+    guard.before_experiment_control(
+        context, configuration=configuration, secrets=secrets
+    )
+    restore.before_experiment_control(context, configuration=configuration)
+    dryrun.before_experiment_control(context, configuration=configuration)
+
+
+def before_method_control(
+    context: Experiment,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+    safeguards: dict[str, Any] | None = None,
+) -> None:
+    if not dryrun.is_dry(context):
+        safeguard.start(safeguards, configuration, secrets)
+
+
+def after_method_control(
+    context: Experiment,
+    configuration: Configuration = None,
+    safeguards: dict[str, Any] | None = None,
+) -> None:
+    safeguard.stop(configuration)
 
 
 def after_activity_control(
@@ -73,14 +104,16 @@ def after_activity_control(
     configuration: Configuration = None,
     secrets: Secrets = None,
     experiment: Experiment = None,
+    safeguards: dict[str, Any] | None = None,
 ) -> None:
-    verdict.after_activity_control(
+    dryrun.after_activity_control(
         context,
         state=state,
         configuration=configuration,
         secrets=secrets,
         experiment=experiment,
     )
+    verdict.after_activity_control(context, state=state, experiment=experiment)
 
 
 def after_experiment_control(
@@ -90,7 +123,18 @@ def after_experiment_control(
     secrets: Secrets = None,
     experiment: Experiment = None,
     settings: Settings = None,
+    safeguards: dict[str, Any] | None = None,
 ) -> None:
+    safeguard.stop(configuration)
+    if isinstance(state, dict):
+        notes = state.setdefault("meshdrill", {})
+        for key, value in (
+            ("refused", refusal.refused(configuration)),
+            ("safeguard", safeguard.tripped(configuration)),
+            ("dry_run", (configuration or {}).get(DRY_RUN_KEY)),
+        ):
+            if value:
+                notes[key] = value
     hooks: dict[str, Any] = {
         "state": state,
         "configuration": configuration,
@@ -98,8 +142,6 @@ def after_experiment_control(
         "experiment": experiment,
         "settings": settings,
     }
-    if isinstance(state, dict) and refusal.refused(configuration):
-        state.setdefault("meshdrill", {})["refused"] = refusal.refused(configuration)
     try:
         restore.after_experiment_control(context, **hooks)
         verdict.after_experiment_control(context, **hooks)

@@ -13,6 +13,7 @@ This control:
 """
 
 import logging
+import re
 from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
@@ -21,6 +22,11 @@ from chaoslib.types import Activity, Configuration, Experiment, Journal, Run
 __all__ = ["after_activity_control", "after_experiment_control", "judge"]
 
 logger = logging.getLogger("chaostoolkit")
+
+# "pkg.mod.ClassName: " or a bare "SomethingError: " at the start of a message.
+CLASS_PREFIX = re.compile(
+    r"^(?:(?:[a-z_]\w*\.)+[A-Z]\w*|[A-Z]\w*(?:Error|Exception|Failed|Execution)): "
+)
 
 
 def after_activity_control(
@@ -52,11 +58,7 @@ def after_experiment_control(
     if verdict["verdict"] == "failed":
         if state.get("status") == "completed" and not state.get("deviated"):
             state["status"] = "failed"
-        logger.error(
-            "meshdrill verdict: FAILED in phase '%s': %s",
-            verdict["phase"],
-            "; ".join(verdict["reasons"]),
-        )
+        logger.error("meshdrill verdict: FAILED: %s", "; ".join(verdict["reasons"]))
     else:
         logger.info("meshdrill verdict: passed (%d phases)", len(verdict["phases"]))
 
@@ -88,14 +90,39 @@ def judge(journal: Journal) -> dict[str, Any]:
         if rollback.get("status") == "failed":
             name = f"rollback: {rollback.get('activity', {}).get('name', '?')}"
             reasons.append((name, str(rollback.get("exception") or "failed")[-300:]))
-    restore = (journal.get("meshdrill") or {}).get("restore") or {}
-    for failed in restore.get("failed") or []:
+    notes = journal.get("meshdrill") or {}
+    if notes.get("safeguard"):
+        reasons.insert(0, ("safeguard", str(notes["safeguard"])))
+    for failed in (notes.get("restore") or {}).get("failed") or []:
         reasons.append(("restore", f"could not restore: {failed}"))
+    if notes.get("dry_run"):
+        return _dry_verdict(journal, phases)
     return {
         "verdict": "failed" if reasons else "passed",
         "phase": reasons[0][0] if reasons else None,
         "reasons": [f"{phase}: {why}" for phase, why in reasons],
         "phases": phases,
+    }
+
+
+def _dry_verdict(journal: Journal, phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """A dry run passes when every action could plan its changes."""
+    plans = [
+        {"action": r.get("activity", {}).get("name"), "plan": r.get("output")}
+        for r in journal.get("run") or []
+        if r.get("activity", {}).get("type") == "action"
+    ]
+    errors = [
+        f"method: {p['action']}: {p['plan']['error']}"
+        for p in plans
+        if isinstance(p["plan"], dict) and p["plan"].get("error")
+    ]
+    return {
+        "verdict": "failed" if errors else "dry-run",
+        "phase": errors[0].rsplit(":", 1)[0] if errors else None,
+        "reasons": errors,
+        "phases": phases,
+        "plan": plans,
     }
 
 
@@ -140,11 +167,15 @@ def _output_reasons(run: dict[str, Any]) -> str:
 
 
 def _exception(run: dict[str, Any]) -> str:
+    """The last line of a journaled traceback, without exception class paths."""
     exc = run.get("exception")
     if isinstance(exc, list):
         exc = "".join(exc)
     lines = [line for line in str(exc or "failed").strip().splitlines() if line]
-    return lines[-1][:500] if lines else "failed"
+    message = lines[-1] if lines else "failed"
+    while CLASS_PREFIX.match(message):
+        message = CLASS_PREFIX.sub("", message, count=1)
+    return message[:500]
 
 
 def _add_phase(name: str, output: Any, phases: list[dict[str, Any]]) -> None:

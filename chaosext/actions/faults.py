@@ -1,0 +1,176 @@
+"""Make a workload's pods fail while they stay up (the outlier-ejection tier).
+
+Mechanism `annotation` (the default): the fault is written as JSON into a pod
+annotation (`lab.meshdrill.io/fault` unless `annotation` says otherwise), e.g.
+`{"status": 503}`, `{"delay": 2.0}` or `{"refuse": true}`. The embedded lab's
+pods obey it live. On a real cluster the application must do the same: mount the
+annotation with a downward-API volume (`fieldRef: metadata.annotations['...']`;
+the kubelet updates the file within its sync period) and answer accordingly.
+The README ("Faults on real clusters") shows a sidecar-free way to do that.
+"""
+
+import json
+import logging
+from typing import Any, TypedDict
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaosext import annotations, clusters, undo
+from chaosext.locality import ZONE
+
+__all__ = ["clear_fault", "inject_fault"]
+
+logger = logging.getLogger("chaostoolkit")
+
+MECHANISMS = ("annotation",)
+
+
+class FaultResult(TypedDict):
+    context: str
+    namespace: str
+    pods: list[str]
+    fault: dict[str, Any] | None
+
+
+def inject_fault(
+    selector: str,
+    namespace: str = "default",
+    context: str = "",
+    status: int = 503,
+    delay: float = 0.0,
+    refuse: bool = False,
+    zone: str = "",
+    mechanism: str = "annotation",
+    annotation: str = undo.FAULT_KEY,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> FaultResult | annotations.Plan:
+    """Make the pods of `selector` (in `zone`, if given) answer errors, still running.
+
+    The fault: answer HTTP `status` (default 503), after `delay` seconds if
+    non-zero, or refuse connections when `refuse` is true. Each pod gets a restore
+    record holding its prior fault in the same patch, so `clear_fault`, the
+    restore control or `meshdrill recover` heals exactly these pods.
+    Fails (ActivityFailed) on an unknown mechanism, no matching pod, a pod held
+    by another drill, or an unreachable cluster.
+    """
+    if mechanism not in MECHANISMS:
+        raise ActivityFailed(
+            f"inject_fault: unknown mechanism '{mechanism}' (use: annotation)"
+        )
+    fault: dict[str, Any] = {"refuse": True} if refuse else {"status": int(status)}
+    if delay:
+        fault["delay"] = float(delay)
+    run_id = annotations.run_id_of(configuration)
+    try:
+        with clusters.connect(context, configuration, secrets) as cluster:
+            pods = _pods(cluster, namespace, selector, zone)
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(
+                    cluster.context,
+                    cluster.server,
+                    [f"pod {namespace}/{p.metadata.name}: fault {fault}" for p in pods],
+                )
+            for pod in pods:
+                what = f"pod {namespace}/{pod.metadata.name} in {cluster.describe()}"
+                current = pod.metadata.annotations or {}
+                record = annotations.read_record(current)
+                annotations.check_not_held(what, record, run_id)
+                values = {annotation: json.dumps(fault, sort_keys=True)}
+                if record is None:
+                    prior = {"annotation": annotation, "fault": current.get(annotation)}
+                    record = annotations.RestoreRecord(run_id, "inject_fault", prior)
+                    values[annotations.RESTORE_KEY] = record.dumps()
+                clusters.call(
+                    cluster,
+                    what,
+                    cluster.core.patch_namespaced_pod,
+                    pod.metadata.name,
+                    namespace,
+                    {"metadata": {"annotations": values}},
+                )
+            names = [p.metadata.name for p in pods]
+            logger.info("fault %s on %s in '%s'", fault, names, cluster.context)
+            return FaultResult(
+                context=cluster.context, namespace=namespace, pods=names, fault=fault
+            )
+    except (clusters.ClusterError, annotations.Held, ValueError) as exc:
+        raise ActivityFailed(f"inject_fault: {exc}") from exc
+
+
+def clear_fault(
+    selector: str,
+    namespace: str = "default",
+    context: str = "",
+    mechanism: str = "annotation",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> FaultResult | annotations.Plan:
+    """Heal the pods this run gave a fault: each gets back its prior annotation.
+
+    Idempotent; pods faulted by another drill are left alone; pods that are gone
+    took their fault with them. Fails (ActivityFailed) when the cluster cannot be
+    reached.
+    """
+    run_id = annotations.run_id_of(configuration)
+    try:
+        with clusters.connect(context, configuration, secrets) as cluster:
+            healed: list[str] = []
+            for pod in _pods(cluster, namespace, selector, "", required=False):
+                record = annotations.read_record(pod.metadata.annotations)
+                if record is None or record.run != run_id:
+                    continue
+                healed.append(pod.metadata.name)
+                if not annotations.is_dry_run(configuration):
+                    undo.undo(
+                        cluster,
+                        undo.Change(
+                            cluster.context, "pod", namespace, pod.metadata.name, record
+                        ),
+                    )
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(
+                    cluster.context,
+                    cluster.server,
+                    [f"pod {namespace}/{name}: fault cleared" for name in healed],
+                )
+            logger.info("healed %s in '%s'", healed, cluster.context)
+            return FaultResult(
+                context=cluster.context, namespace=namespace, pods=healed, fault=None
+            )
+    except (clusters.ClusterError, ValueError) as exc:
+        raise ActivityFailed(f"clear_fault: {exc}") from exc
+
+
+def _pods(
+    cluster: clusters.Cluster,
+    namespace: str,
+    selector: str,
+    zone: str,
+    *,
+    required: bool = True,
+) -> list[Any]:
+    pods = clusters.call(
+        cluster,
+        f"pods '{selector}' in namespace {namespace}",
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=selector,
+    ).items
+    pods = [p for p in pods if not p.metadata.deletion_timestamp]
+    if zone:
+        nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
+        in_zone = {
+            n.metadata.name
+            for n in nodes
+            if (n.metadata.labels or {}).get(ZONE) == zone
+        }
+        pods = [p for p in pods if p.spec.node_name in in_zone]
+    if required and not pods:
+        where = f" in zone {zone}" if zone else ""
+        raise clusters.NotFound(
+            f"no pod '{selector}' in namespace {namespace}{where}"
+            f" ({cluster.describe()})"
+        )
+    return sorted(pods, key=lambda p: p.metadata.name)

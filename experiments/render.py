@@ -1,0 +1,604 @@
+"""Render the tier experiments from one shared shape: `python experiments/render.py`.
+
+Every tier experiment is the same drill: a steady-state hypothesis that measures
+where traffic goes, a fault, a wait for the failover (timed), a repair, a wait for
+the recovery (timed), the same hypothesis again, rollbacks that undo the fault,
+and the one meshdrill control that brings the lab, the guard, the restore, the
+verdict and the archive. This file is that shape, written once; the JSON files
+beside it are its output, each readable on its own, and a test fails if a JSON
+file and this file disagree. To add a tier: add a function below, run this file,
+commit both.
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+WITHIN = {"type": "regex", "target": "verdict", "pattern": "^within$"}
+
+Json = dict[str, Any]
+
+
+def py(module: str, func: str, arguments: Json) -> Json:
+    return {"type": "python", "module": module, "func": func, "arguments": arguments}
+
+
+def drill(
+    *,
+    title: str,
+    description: str,
+    tags: list[str],
+    configuration: Json,
+    hypothesis: tuple[str, list[Json]],
+    method: list[Json],
+    rollbacks: list[Json],
+) -> Json:
+    """The shared shape of a tier experiment."""
+    return {
+        "version": "1.0.0",
+        "title": title,
+        "description": description,
+        "tags": ["meshdrill", *tags],
+        "contributions": {"availability": "high", "reliability": "high"},
+        "configuration": {
+            "kubeconfig": {
+                "type": "env",
+                "key": "MESHDRILL_KUBECONFIG",
+                "default": "lab",
+            },
+            **configuration,
+        },
+        "controls": [
+            {
+                "name": "meshdrill",
+                "provider": {"type": "python", "module": "chaosext.controls.drill"},
+            }
+        ],
+        "runtime": {"rollbacks": {"strategy": "always"}},
+        "steady-state-hypothesis": {"title": hypothesis[0], "probes": hypothesis[1]},
+        "method": method,
+        "rollbacks": rollbacks,
+    }
+
+
+def action(name: str, module: str, func: str, arguments: Json) -> Json:
+    return {"type": "action", "name": name, "provider": py(module, func, arguments)}
+
+
+def split_probe(
+    name: str, expected: Json, by: str, source: Json, workload: Json
+) -> Json:
+    return {
+        "type": "probe",
+        "name": name,
+        "tolerance": WITHIN,
+        "provider": py(
+            "probes.split",
+            "hostname_split",
+            {
+                "expected": expected,
+                "source": source,
+                "workload": workload,
+                "by": by,
+                "tolerance": "${split_tolerance}",
+                "samples": "${samples}",
+                "max_samples": "${max_samples}",
+            },
+        ),
+    }
+
+
+def all_in_probe(name: str, target: str, by: str, source: Json, workload: Json) -> Json:
+    return {
+        "type": "probe",
+        "name": name,
+        "tolerance": WITHIN,
+        "provider": py(
+            "probes.split",
+            "traffic_all_in",
+            {
+                "target": target,
+                "source": source,
+                "workload": workload,
+                "by": by,
+                "samples": "${samples}",
+            },
+        ),
+    }
+
+
+def wait_probe(
+    name: str,
+    expected: Json,
+    by: str,
+    deadline: str,
+    source: Json,
+    workload: Json,
+    tolerance: str = "${failover_tolerance}",
+    **extra: Any,
+) -> Json:
+    return {
+        "type": "probe",
+        "name": name,
+        "provider": py(
+            "probes.waiting",
+            "wait_for_split",
+            {
+                "expected": expected,
+                "source": source,
+                "workload": workload,
+                "by": by,
+                "tolerance": tolerance,
+                "batch": "${batch}",
+                "consecutive": "${consecutive}",
+                "deadline": deadline,
+                "max_samples": "${max_samples}",
+                **extra,
+            },
+        ),
+    }
+
+
+STATISTICS: Json = {
+    "request_timeout": 2.0,
+    "samples": 300,
+    "max_samples": 2000,
+    "batch": 50,
+    "consecutive": 3,
+    "split_tolerance": 0.1,
+    "failover_tolerance": 0.02,
+    "failover_deadline": 60,
+    "recovery_deadline": 120,
+}
+
+
+# -- guide 001: ambient mesh, sampled from a client pod ----------------------------
+
+G001: Json = {
+    "cluster1_context": "cluster1",
+    "cluster2_context": "cluster2",
+    "namespace": "httpbin",
+    "deployment": "in-ambient",
+    "selector": "app=in-ambient",
+    "client_context": "cluster1",
+    "client_namespace": "httpbin",
+    "client_pod": "deploy/client-in-ambient",
+    "service_url": "in-ambient.httpbin.mesh.internal:8000/hostname",
+    "extractor": "bare",
+    "client_region": "us-east-1",
+    "client_zone": "us-east-1a",
+    "other_zone": "us-east-1b",
+    "other_region": "us-west-2",
+}
+G001_SOURCE: Json = {
+    "exec": {
+        "context": "${client_context}",
+        "namespace": "${client_namespace}",
+        "pod": "${client_pod}",
+    },
+    "url": "${service_url}",
+    "extractor": "${extractor}",
+    "timeout": "${request_timeout}",
+}
+G001_WORKLOAD: Json = {
+    "contexts": ["${cluster1_context}", "${cluster2_context}"],
+    "namespace": "${namespace}",
+    "selector": "${selector}",
+}
+SCALE_1: Json = {
+    "deployment": "${deployment}",
+    "namespace": "${namespace}",
+    "context": "${cluster1_context}",
+}
+
+
+def g001_all_in(name: str, target: str, by: str) -> Json:
+    return all_in_probe(name, target, by, G001_SOURCE, G001_WORKLOAD)
+
+
+def g001_wait(name: str, target: str, by: str, deadline: str) -> Json:
+    return wait_probe(name, {target: 1.0}, by, deadline, G001_SOURCE, G001_WORKLOAD)
+
+
+def scale_cluster1_drill(
+    *,
+    title: str,
+    description: str,
+    tags: list[str],
+    topology: str,
+    steady: tuple[str, str, str],
+    failover: tuple[str, str, str],
+) -> Json:
+    """Scale the workload in cluster 1 to zero, and back (guide 001 steps 3, 4, 6)."""
+    name, target, by = steady
+    return drill(
+        title=title,
+        description=description,
+        tags=tags,
+        configuration={"lab_topology": topology, **G001, **STATISTICS},
+        hypothesis=(
+            f"The client's traffic stays {name}",
+            [g001_all_in(name, target, by)],
+        ),
+        method=[
+            action(
+                "scale-cluster1-to-zero",
+                "chaosext.actions.scale",
+                "scale_to_zero",
+                SCALE_1,
+            ),
+            g001_wait(*failover, "${failover_deadline}"),
+            action(
+                "scale-cluster1-back",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_1,
+            ),
+            g001_wait(f"traffic-returns-{name}", target, by, "${recovery_deadline}"),
+        ],
+        rollbacks=[
+            action(
+                "restore-cluster1-replicas",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_1,
+            )
+        ],
+    )
+
+
+def cluster_failover() -> Json:
+    return scale_cluster1_drill(
+        title="Cluster failover: the client's own cluster answers, until it cannot",
+        description=(
+            "Guide 001 step 3 (ambient, PreferNetwork). From the client pod in cluster"
+            " 1, the global service answers from cluster 1 only. Cluster 1's workload"
+            " scaled to zero: 100% cluster 2. Scaled back: cluster 1 again."
+        ),
+        tags=["tier:cluster-failover", "guide-001"],
+        topology="guide-001",
+        steady=("in-cluster1", "${cluster1_context}", "cluster"),
+        failover=(
+            "all-traffic-fails-over-to-cluster2",
+            "${cluster2_context}",
+            "cluster",
+        ),
+    )
+
+
+def region_failover() -> Json:
+    return scale_cluster1_drill(
+        title="Region failover: with PreferClose, a region that goes dark fails over",
+        description=(
+            "Guide 001 step 4, end (ambient, PreferClose). The client's own zone"
+            " answers; with the whole of cluster 1 (region us-east-1) scaled to zero,"
+            " 100% of answers come from the other region; scaled back, the client's"
+            " zone again."
+        ),
+        tags=["tier:region-failover", "guide-001"],
+        topology="guide-001-preferclose",
+        steady=("in-the-client-zone", "${client_zone}", "zone"),
+        failover=(
+            "all-traffic-fails-over-to-the-other-region",
+            "${other_region}",
+            "region",
+        ),
+    )
+
+
+def waypoint_failover() -> Json:
+    experiment = scale_cluster1_drill(
+        title="Waypoint failover: the waypoint's failoverPriority moves traffic",
+        description=(
+            "Guide 001 steps 5-6 (L7 waypoint, DestinationRule failoverPriority"
+            " [zone, region] with outlier detection). Decided at the waypoint's own"
+            " locality: its zone answers; cluster 1 scaled to zero: 100% cluster 2;"
+            " scaled back: the waypoint's zone again."
+        ),
+        tags=["tier:waypoint-failover", "guide-001"],
+        topology="guide-001-waypoint",
+        steady=("in-the-waypoint-zone", "${waypoint_zone}", "zone"),
+        failover=(
+            "all-traffic-fails-over-to-cluster2",
+            "${cluster2_context}",
+            "cluster",
+        ),
+    )
+    experiment["configuration"]["waypoint_zone"] = "us-east-1a"
+    return experiment
+
+
+def zone_failover() -> Json:
+    delete = {
+        "selector": "${selector}",
+        "namespace": "${namespace}",
+        "client_pod": "${client_pod}",
+        "client_namespace": "${client_namespace}",
+        "context": "${cluster1_context}",
+    }
+    return drill(
+        title="Zone failover: with PreferClose, a lost same-zone pod stays in region",
+        description=(
+            "Guide 001 step 4 (ambient, PreferClose). The client's zone answers."
+            " The workload's pods in that zone deleted: 100% the other zone of the same"
+            " region. Once the replacement is ready: the client's zone again."
+        ),
+        tags=["tier:zone-failover", "guide-001"],
+        configuration={"lab_topology": "guide-001-preferclose", **G001, **STATISTICS},
+        hypothesis=(
+            "The client's traffic stays in its zone",
+            [g001_all_in("in-the-client-zone", "${client_zone}", "zone")],
+        ),
+        method=[
+            action(
+                "delete-the-same-zone-pods",
+                "chaosext.actions.pods",
+                "delete_same_zone_pod",
+                delete,
+            ),
+            g001_wait(
+                "traffic-fails-over-to-the-other-zone",
+                "${other_zone}",
+                "zone",
+                "${failover_deadline}",
+            ),
+            g001_wait(
+                "traffic-returns-to-the-client-zone",
+                "${client_zone}",
+                "zone",
+                "${recovery_deadline}",
+            ),
+        ],
+        rollbacks=[],
+    )
+
+
+def zone_outage() -> Json:
+    zone = {"zone": "${client_zone}", "context": "${cluster1_context}"}
+    return drill(
+        title="Zone outage: a cordoned, drained zone fails over within the region",
+        description=(
+            "Design card tier (ambient, PreferClose). Every node of the client's zone"
+            " in cluster 1 is cordoned and the workload's pods there evicted: 100% the"
+            " other zone of the same region, never the other region. Uncordoned: the"
+            " region keeps serving (pods may return to the zone later)."
+        ),
+        tags=["tier:zone-outage", "guide-001"],
+        configuration={"lab_topology": "guide-001-preferclose", **G001, **STATISTICS},
+        hypothesis=(
+            "The client's traffic stays in its region",
+            [g001_all_in("in-the-client-region", "${client_region}", "region")],
+        ),
+        method=[
+            g001_all_in(
+                "in-the-client-zone-before-the-outage", "${client_zone}", "zone"
+            ),
+            action(
+                "cordon-and-drain-the-client-zone",
+                "chaosext.actions.zone",
+                "cordon_zone",
+                {**zone, "evict_selector": "${selector}", "namespace": "${namespace}"},
+            ),
+            g001_wait(
+                "traffic-fails-over-to-the-other-zone",
+                "${other_zone}",
+                "zone",
+                "${failover_deadline}",
+            ),
+            action(
+                "uncordon-the-client-zone",
+                "chaosext.actions.zone",
+                "uncordon_zone",
+                zone,
+            ),
+            g001_wait(
+                "traffic-stays-in-the-region",
+                "${client_region}",
+                "region",
+                "${recovery_deadline}",
+            ),
+        ],
+        rollbacks=[
+            action(
+                "uncordon-the-client-zone",
+                "chaosext.actions.zone",
+                "uncordon_zone",
+                zone,
+            )
+        ],
+    )
+
+
+# -- guide 000: sidecars and an ingress gateway -------------------------------------
+
+G000: Json = {
+    "lab_topology": "guide-000",
+    "cluster_a_context": "cluster-a",
+    "cluster_b_context": "cluster-b",
+    "namespace": "default",
+    "deployment": "hello-world",
+    "selector": "app=hello-world",
+    "ingress_context": "cluster-a",
+    "ingress_service": "istio-system/istio-ingressgateway",
+    "ingress_url": "",
+    "path": "/",
+    "extractor": "hello",
+}
+G000_SOURCE: Json = {
+    "ingress": {
+        "service": "${ingress_service}",
+        "context": "${ingress_context}",
+        "url": "${ingress_url}",
+    },
+    "path": "${path}",
+    "extractor": "${extractor}",
+    "timeout": "${request_timeout}",
+}
+G000_WORKLOAD: Json = {
+    "contexts": ["${cluster_a_context}", "${cluster_b_context}"],
+    "namespace": "${namespace}",
+    "selector": "${selector}",
+}
+FIFTY_FIFTY: Json = {"${cluster_a_context}": 0.5, "${cluster_b_context}": 0.5}
+SCALE_A: Json = {
+    "deployment": "${deployment}",
+    "namespace": "${namespace}",
+    "context": "${cluster_a_context}",
+}
+
+
+def g000_split() -> Json:
+    return split_probe(
+        "traffic-splits-50-50", FIFTY_FIFTY, "cluster", G000_SOURCE, G000_WORKLOAD
+    )
+
+
+def region_outage() -> Json:
+    return drill(
+        title="Region outage: traffic leaves a region that goes down, and comes back",
+        description=(
+            "Guide 000 (multi-cluster mesh failover). Both clusters healthy: 50/50"
+            " through the ingress gateway (DestinationRule distribute). Cluster A down"
+            " (its workload scaled to zero): 100% cluster B, no client errors once"
+            " converged. Cluster A back: 50/50 again."
+        ),
+        tags=["tier:region-outage", "guide-000"],
+        configuration={**G000, **STATISTICS, "samples": 400},
+        hypothesis=(
+            "Both clusters healthy: traffic splits 50/50 between cluster A and B",
+            [g000_split()],
+        ),
+        method=[
+            action(
+                "scale-cluster-a-to-zero",
+                "chaosext.actions.scale",
+                "scale_to_zero",
+                SCALE_A,
+            ),
+            wait_probe(
+                "all-traffic-fails-over-to-cluster-b",
+                {"${cluster_b_context}": 1.0},
+                "cluster",
+                "${failover_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+            ),
+            action(
+                "scale-cluster-a-back",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_A,
+            ),
+            wait_probe(
+                "traffic-returns-to-50-50",
+                FIFTY_FIFTY,
+                "cluster",
+                "${recovery_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                tolerance="${split_tolerance}",
+            ),
+        ],
+        rollbacks=[
+            action(
+                "restore-cluster-a-replicas",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_A,
+            )
+        ],
+    )
+
+
+def outlier_ejection() -> Json:
+    fault = {
+        "selector": "${selector}",
+        "namespace": "${namespace}",
+        "context": "${cluster_a_context}",
+        "mechanism": "${fault_mechanism}",
+    }
+    return drill(
+        title="Outlier ejection: failing pods are ejected, then taken back",
+        description=(
+            "Guide 000 with guide 001's notes. Cluster A's pods stay up but answer"
+            " 503. Outlier detection (consecutive5xxErrors 1, maxEjectionPercent 100)"
+            " ejects them: 100% cluster B, with at most `error_budget` client errors"
+            " on the way. The fault cleared, traffic returns after the ejection time"
+            " (baseEjectionTime 30 s), 50/50 again."
+        ),
+        tags=["tier:outlier-ejection", "guide-000"],
+        configuration={
+            **G000,
+            **STATISTICS,
+            "samples": 400,
+            "fault_status": 503,
+            "fault_mechanism": "annotation",
+            "error_budget": 10,
+            "recovery_deadline": 90,
+        },
+        hypothesis=(
+            "Both clusters healthy: traffic splits 50/50 between cluster A and B",
+            [g000_split()],
+        ),
+        method=[
+            action(
+                "cluster-a-pods-answer-503",
+                "chaosext.actions.faults",
+                "inject_fault",
+                {**fault, "status": "${fault_status}"},
+            ),
+            wait_probe(
+                "failing-pods-are-ejected",
+                {"${cluster_b_context}": 1.0},
+                "cluster",
+                "${failover_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                max_transition_errors="${error_budget}",
+            ),
+            action(
+                "cluster-a-pods-heal", "chaosext.actions.faults", "clear_fault", fault
+            ),
+            wait_probe(
+                "traffic-returns-after-the-ejection-time",
+                FIFTY_FIFTY,
+                "cluster",
+                "${recovery_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                tolerance="${split_tolerance}",
+            ),
+        ],
+        rollbacks=[
+            action("clear-the-fault", "chaosext.actions.faults", "clear_fault", fault)
+        ],
+    )
+
+
+TIERS = {
+    "region_outage.json": region_outage,
+    "cluster_failover.json": cluster_failover,
+    "zone_failover.json": zone_failover,
+    "zone_outage.json": zone_outage,
+    "region_failover.json": region_failover,
+    "waypoint_failover.json": waypoint_failover,
+    "outlier_ejection.json": outlier_ejection,
+}
+
+
+def rendered() -> dict[str, str]:
+    """File name -> the exact text each experiment file must hold."""
+    return {name: json.dumps(build(), indent=2) + "\n" for name, build in TIERS.items()}
+
+
+def main() -> int:
+    for name, text in rendered().items():
+        (HERE / name).write_text(text)
+        print(f"wrote experiments/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

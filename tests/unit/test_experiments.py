@@ -1,0 +1,90 @@
+"""The experiment files: rendered from one shape, valid, discoverable."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chaoslib.experiment import ensure_experiment_is_valid
+from chaoslib.loader import load_experiment
+
+import chaosext
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENTS = ROOT / "experiments"
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+
+
+def _render_module():
+    spec = importlib.util.spec_from_file_location("render", EXPERIMENTS / "render.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RENDERED = _render_module().rendered()
+
+
+@pytest.mark.parametrize("name", sorted(RENDERED))
+def test_each_experiment_file_is_what_the_shared_shape_renders(name: str):
+    """Edit experiments/render.py and re-run it; never the JSON alone."""
+    assert (EXPERIMENTS / name).read_text() == RENDERED[name]
+
+
+def test_every_tier_of_the_design_has_an_experiment():
+    """The seven tiers of DESIGN s.4, one file each."""
+    assert set(RENDERED) == {
+        "region_outage.json",
+        "cluster_failover.json",
+        "zone_failover.json",
+        "zone_outage.json",
+        "region_failover.json",
+        "waypoint_failover.json",
+        "outlier_ejection.json",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(RENDERED))
+def test_chaoslib_accepts_each_experiment(name: str):
+    """The validation `chaos validate` runs, in-process."""
+    experiment = load_experiment(str(EXPERIMENTS / name))
+    ensure_experiment_is_valid(experiment)
+
+
+def test_chaos_validate_accepts_an_experiment_from_the_command_line(tmp_path: Path):
+    """`chaos validate` as a user runs it (one file: the CLI takes seconds)."""
+    proc = subprocess.run(
+        [CHAOS, "validate", str(EXPERIMENTS / "zone_outage.json")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_discovery_lists_every_activity_with_its_documentation():
+    """`chaos discover` reads discover(): each activity has a docstring and args."""
+    discovered = chaosext.discover(discover_system=False)
+    names = {a["name"] for a in discovered["activities"]}
+    used = {
+        activity["provider"]["func"]
+        for text in RENDERED.values()
+        for activity in _activities(json.loads(text))
+        if activity["provider"]["module"].startswith(("chaosext.actions", "probes"))
+    }
+    assert used <= names
+    for activity in discovered["activities"]:
+        assert len((activity["doc"] or "").splitlines()) > 3, activity
+
+
+def _activities(experiment: dict) -> list[dict]:
+    return [
+        *experiment["steady-state-hypothesis"]["probes"],
+        *experiment["method"],
+        *experiment["rollbacks"],
+    ]
