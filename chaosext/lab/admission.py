@@ -1,0 +1,222 @@
+"""What the API server does to an object before storing it: defaults and validation.
+
+Only the fields the lab and its clients rely on are defaulted and checked; errors
+are 422 `Invalid` naming the object and the field, as the real API server's are.
+"""
+
+import copy
+from typing import Any
+
+from chaosext.lab import kinds, mesh, selectors
+from chaosext.lab.errors import ApiError
+from chaosext.lab.store import Obj, Store
+
+STATUS_KINDS = {kinds.POD.key, kinds.DEPLOYMENT.key, kinds.SERVICE.key, kinds.NODE.key}
+
+
+def admit(store: Store, kind: kinds.Kind, obj: Obj, old: Obj | None) -> Obj:
+    """Defaulted, validated copy of `obj` (a create when `old` is None)."""
+    obj = copy.deepcopy(obj)
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise ApiError.invalid("metadata: Required value", kind.kind)
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if values is not None and not (
+            isinstance(values, dict)
+            and all(isinstance(v, str) for v in values.values())
+        ):
+            raise ApiError.invalid(
+                f"metadata.{field}: Invalid value: values must be strings",
+                _qualified(kind),
+                meta.get("name", ""),
+            )
+    if kind is kinds.DEPLOYMENT:
+        _deployment(obj, old)
+    elif kind is kinds.SERVICE:
+        _service(store, obj, old)
+    elif kind is kinds.POD:
+        _pod(obj, old)
+    elif kind is kinds.NAMESPACE:
+        _namespace(obj)
+    elif kind is kinds.NODE:
+        obj.setdefault("spec", {})
+    elif kind is kinds.DESTINATION_RULE:
+        _destination_rule(obj)
+    return obj
+
+
+def _destination_rule(obj: Obj) -> None:
+    """Istio's validating webhook: reject what istiod would reject."""
+    errors = mesh.validate_destination_rule(obj.get("spec") or {}, warnings=False)
+    if errors:
+        raise ApiError(
+            400,
+            'admission webhook "validation.istio.io" denied the request: '
+            "configuration is invalid: " + "; ".join(errors),
+        )
+
+
+def _qualified(kind: kinds.Kind) -> str:
+    return f"{kind.kind}.{kind.group}" if kind.group else kind.kind
+
+
+def _invalid(kind: kinds.Kind, obj: Obj, field: str, value: Any, why: str) -> ApiError:
+    return ApiError.invalid(
+        f"{field}: Invalid value: {value!r}: {why}",
+        _qualified(kind),
+        obj["metadata"].get("name", ""),
+    )
+
+
+def _pod_spec_defaults(spec: dict[str, Any]) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    for container in spec.get("containers") or []:
+        container.setdefault("imagePullPolicy", "IfNotPresent")
+        container.setdefault("resources", {})
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
+        for port in container.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+
+
+def _containers_ok(kind: kinds.Kind, obj: Obj, spec: Any, field: str) -> None:
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    if not isinstance(containers, list) or not containers:
+        raise ApiError.invalid(
+            f"{field}.containers: Required value",
+            _qualified(kind),
+            obj["metadata"].get("name", ""),
+        )
+    for i, container in enumerate(containers):
+        if not isinstance(container, dict) or not container.get("name"):
+            raise ApiError.invalid(
+                f"{field}.containers[{i}].name: Required value",
+                _qualified(kind),
+                obj["metadata"].get("name", ""),
+            )
+
+
+def _deployment(obj: Obj, old: Obj | None) -> None:
+    kind = kinds.DEPLOYMENT
+    spec = obj.setdefault("spec", {})
+    replicas = spec.setdefault("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise _invalid(
+            kind, obj, "spec.replicas", replicas, "must be greater than or equal to 0"
+        )
+    selector = spec.get("selector")
+    if not isinstance(selector, dict) or not (
+        selector.get("matchLabels") or selector.get("matchExpressions")
+    ):
+        raise ApiError.invalid(
+            "spec.selector: Required value", _qualified(kind), obj["metadata"]["name"]
+        )
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        raise ApiError.invalid(
+            "spec.template: Required value", _qualified(kind), obj["metadata"]["name"]
+        )
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if not selectors.labels_match(selectors.match_labels_selector(selector), labels):
+        raise _invalid(
+            kind,
+            obj,
+            "spec.template.metadata.labels",
+            labels,
+            "`selector` does not match template `labels`",
+        )
+    if old is not None and old["spec"].get("selector") != selector:
+        raise _invalid(kind, obj, "spec.selector", selector, "field is immutable")
+    _containers_ok(kind, obj, template.get("spec"), "spec.template.spec")
+    _pod_spec_defaults(template["spec"])
+    spec.setdefault(
+        "strategy",
+        {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+        },
+    )
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    if old is None:
+        obj["status"] = {}
+
+
+def _pod(obj: Obj, old: Obj | None) -> None:
+    spec = obj.setdefault("spec", {})
+    _containers_ok(kinds.POD, obj, spec, "spec")
+    if old is not None:
+        if old["spec"].get("nodeName") and spec.get("nodeName") != old["spec"].get(
+            "nodeName"
+        ):
+            raise _invalid(
+                kinds.POD,
+                obj,
+                "spec.nodeName",
+                spec.get("nodeName"),
+                "field is immutable",
+            )
+        return
+    _pod_spec_defaults(spec)
+    spec.setdefault("enableServiceLinks", True)
+    obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def _namespace(obj: Obj) -> None:
+    name = obj["metadata"].get("name", "")
+    obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+    obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+    obj.setdefault("status", {"phase": "Active"})
+
+
+def _service(store: Store, obj: Obj, old: Obj | None) -> None:
+    kind = kinds.SERVICE
+    spec = obj.setdefault("spec", {})
+    ports = spec.get("ports")
+    if not isinstance(ports, list) or not ports:
+        raise ApiError.invalid(
+            "spec.ports: Required value", _qualified(kind), obj["metadata"]["name"]
+        )
+    service_type = spec.setdefault("type", "ClusterIP")
+    if service_type not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+        raise _invalid(kind, obj, "spec.type", service_type, "unsupported value")
+    used_ips = {s["spec"].get("clusterIP") for s in store.objects(kind)}
+    used_ports = {
+        p.get("nodePort") for s in store.objects(kind) for p in s["spec"]["ports"]
+    }
+    if old is not None:
+        spec["clusterIP"] = old["spec"].get("clusterIP")
+    elif not spec.get("clusterIP"):
+        spec["clusterIP"] = next(
+            f"10.96.{n // 250}.{n % 250 + 1}"
+            for n in range(60000)
+            if f"10.96.{n // 250}.{n % 250 + 1}" not in used_ips
+        )
+    spec["clusterIPs"] = [spec["clusterIP"]]
+    for i, port in enumerate(ports):
+        number = port.get("port") if isinstance(port, dict) else None
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise _invalid(
+                kind, obj, f"spec.ports[{i}].port", number, "must be 1-65535"
+            )
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", number)
+        if service_type in ("NodePort", "LoadBalancer") and not port.get("nodePort"):
+            port["nodePort"] = next(
+                n for n in range(30000, 32768) if n not in used_ports
+            )
+            used_ports.add(port["nodePort"])
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if service_type in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if service_type == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    obj.setdefault("status", {"loadBalancer": {}})

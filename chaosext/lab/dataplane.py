@@ -1,0 +1,154 @@
+"""The proxies' shared core: an `Upstream` (one proxy's Router for one host, kept
+in step with its `EndpointView`) and `forward`, which sends one HTTP request the
+way Envoy does: pick an endpoint, connect for real, retry connect failures on other
+hosts (Istio's default 2 retries), report every result to outlier detection.
+
+Ingress gateways use it (`gateway.py`); client proxies (sidecar, ztunnel,
+waypoint acting as the HTTP proxy of an exec'd curl) can use it the same way:
+build an `Upstream` per (proxy, host) from `ControlPlane.view(host, cluster)` and
+call `forward`.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from chaosext.lab import mesh
+from chaosext.lab.endpoints import EndpointView, Snapshot
+
+log = logging.getLogger("meshdrill.lab.dataplane")
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+NO_HEALTHY_UPSTREAM = "no healthy upstream"
+CONNECT_FAILURE = (
+    "upstream connect error or disconnect/reset before headers. retried and the "
+    "latest reset reason: remote connection failure, transport failure reason: "
+    "delayed connect error: 111"
+)
+ATTEMPT_TIMEOUT = aiohttp.ClientTimeout(total=60.0, sock_connect=2.0)
+
+
+class Upstream:
+    """A Router for one host at one proxy, updated from its endpoint view."""
+
+    def __init__(
+        self,
+        proxy: mesh.Proxy,
+        view: EndpointView,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.proxy = proxy
+        self.view = view
+        self.clock = clock
+        snapshot = view.current(clock())
+        self.router = mesh.Router(proxy, snapshot.service, rng or random.Random())
+        self._version = 0
+        self._snapshot = snapshot
+        self.sync(clock())
+
+    @property
+    def host(self) -> str:
+        return self.view.host
+
+    def sync(self, now: float) -> Snapshot:
+        """Apply the newest visible snapshot to the router (a no-op if unchanged)."""
+        snapshot = self.view.current(now)
+        if snapshot.version != self._version:
+            try:
+                self.router.update(snapshot.service, snapshot.endpoints, now=now)
+            except ValueError as exc:  # a config the mesh model rejects: keep the old
+                log.error(
+                    "%s at %s: config rejected: %s", self.host, self.proxy.name, exc
+                )
+            self._version = snapshot.version
+            self._snapshot = snapshot
+        return self._snapshot
+
+
+@dataclass
+class Reply:
+    """What a proxy answers its client."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    endpoint: str | None = None  # the pod that answered
+    attempts: int = 0
+
+
+def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+
+
+async def forward(
+    upstream: Upstream,
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes = b"",
+) -> Reply:
+    """Send one request to `upstream.host` through its router, with Envoy's retries."""
+    clock = upstream.clock
+    snapshot = upstream.sync(clock())
+    router = upstream.router
+    tried: list[str] = []
+    for attempt in range(1 + router.retries):
+        endpoint = router.pick(clock(), exclude=tuple(tried))
+        if endpoint is None:
+            break
+        host, port = snapshot.addresses.get(endpoint.name, ("127.0.0.1", 0))
+        try:
+            if not port:
+                raise aiohttp.ClientConnectionError(f"{endpoint.name} has no address")
+            async with session.request(
+                method,
+                f"http://{host}:{port}{path}",
+                headers=_request_headers(headers),
+                data=body or None,
+                allow_redirects=False,
+                timeout=ATTEMPT_TIMEOUT,
+            ) as response:
+                payload = await response.read()
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            log.debug("%s: %s connect failure: %s", upstream.host, endpoint.name, exc)
+            router.report(endpoint.name, None, clock())
+            tried.append(endpoint.name)
+            continue
+        router.report(endpoint.name, response.status, clock())
+        reply_headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in ("server", "date")
+        }
+        reply_headers["server"] = "istio-envoy"
+        reply_headers["x-lab-endpoint"] = endpoint.name
+        return Reply(
+            response.status, payload, reply_headers, endpoint.name, attempt + 1
+        )
+    text = CONNECT_FAILURE if tried else NO_HEALTHY_UPSTREAM
+    return Reply(
+        503,
+        text.encode(),
+        {"content-type": "text/plain", "server": "istio-envoy"},
+        None,
+        len(tried),
+    )

@@ -1,0 +1,124 @@
+"""The resource kinds the lab's API servers serve: names, groups, versions, verbs.
+
+One table drives discovery, URL routing, Table output and topology validation.
+"""
+
+from dataclasses import dataclass
+
+CRUD_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One REST resource (e.g. `pods`) in one group, at one or more versions."""
+
+    group: str  # "" for the core group
+    versions: tuple[str, ...]  # preferred first
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = CRUD_VERBS
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Where the store keeps these objects: one bucket per (group, plural)."""
+        return (self.group, self.plural)
+
+    def api_version(self, version: str | None = None) -> str:
+        version = version or self.versions[0]
+        return f"{self.group}/{version}" if self.group else version
+
+
+ISTIO = "networking.istio.io"
+ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+
+NAMESPACE = Kind("", ("v1",), "Namespace", "namespaces", False, ("ns",), ("status",))
+NODE = Kind("", ("v1",), "Node", "nodes", False, ("no",), ("status",))
+POD = Kind(
+    "",
+    ("v1",),
+    "Pod",
+    "pods",
+    True,
+    ("po",),
+    ("status", "eviction", "exec", "log"),
+    ("all",),
+)
+SERVICE = Kind(
+    "", ("v1",), "Service", "services", True, ("svc",), ("status",), ("all",)
+)
+EVENT = Kind("", ("v1",), "Event", "events", True, ("ev",))
+DEPLOYMENT = Kind(
+    "apps",
+    ("v1",),
+    "Deployment",
+    "deployments",
+    True,
+    ("deploy",),
+    ("scale", "status"),
+    ("all",),
+)
+DESTINATION_RULE = Kind(
+    ISTIO, ISTIO_VERSIONS, "DestinationRule", "destinationrules", True, ("dr",)
+)
+
+KINDS: tuple[Kind, ...] = (
+    NAMESPACE,
+    NODE,
+    POD,
+    SERVICE,
+    EVENT,
+    DEPLOYMENT,
+    DESTINATION_RULE,
+    Kind(ISTIO, ISTIO_VERSIONS, "VirtualService", "virtualservices", True, ("vs",)),
+    Kind(ISTIO, ISTIO_VERSIONS, "Gateway", "gateways", True, ("gw",)),
+    Kind(ISTIO, ISTIO_VERSIONS, "ServiceEntry", "serviceentries", True, ("se",)),
+    Kind("gateway.networking.k8s.io", ("v1",), "Gateway", "gateways", True, ("gtw",)),
+)
+
+# Groups that exist only for a subresource (Eviction, Scale) still appear in /apis.
+EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = (
+    ("policy", "v1"),
+    ("autoscaling", "v1"),
+)
+
+
+def find(group: str, version: str, plural: str) -> Kind | None:
+    """The kind served at /apis/<group>/<version>/<plural>, or None."""
+    for kind in KINDS:
+        if kind.group == group and kind.plural == plural and version in kind.versions:
+            return kind
+    return None
+
+
+def by_kind(api_version: str, kind_name: str) -> Kind | None:
+    """The kind for a manifest's `apiVersion` and `kind`, or None."""
+    group, _, version = api_version.rpartition("/")
+    for kind in KINDS:
+        if kind.group == group and kind.kind == kind_name and version in kind.versions:
+            return kind
+    return None
+
+
+def group_versions() -> list[tuple[str, tuple[str, ...]]]:
+    """Every named group with its versions (preferred first), in a stable order."""
+    seen: dict[str, list[str]] = {}
+    for kind in KINDS:
+        if kind.group:
+            versions = seen.setdefault(kind.group, [])
+            versions.extend(v for v in kind.versions if v not in versions)
+    for group, version in EXTRA_GROUP_VERSIONS:
+        seen.setdefault(group, []).append(version)
+    return [(group, tuple(versions)) for group, versions in seen.items()]
+
+
+def served(group: str, version: str) -> list[Kind]:
+    """The kinds served at one group-version."""
+    return [k for k in KINDS if k.group == group and version in k.versions]

@@ -1,0 +1,248 @@
+"""The kubelet of one cluster: runs scheduled pods as `PodServer`s, reports their
+status (Running, then Ready after `timing.ready_after`), stops deleted pods after
+`timing.terminate_after`, and applies the `refuse` fault by closing the listener.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+from aiohttp import web
+
+from chaosext.lab import kinds, rest
+from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION, ROLE_ANNOTATION
+from chaosext.lab.podserver import NO_FAULT, Fault, PodServer, parse_fault
+from chaosext.lab.store import Event, Obj, Store, timestamp
+from chaosext.lab.topology import Timing
+
+log = logging.getLogger("meshdrill.lab.kubelet")
+
+PodKey = tuple[str, str]  # namespace, name
+
+
+def _conditions(now: str, ready: bool) -> list[dict[str, object]]:
+    flag = "True" if ready else "False"
+    return [
+        {
+            "type": name,
+            "status": status,
+            "lastProbeTime": None,
+            "lastTransitionTime": now,
+        }
+        for name, status in (
+            ("PodReadyToStartContainers", "True"),
+            ("Initialized", "True"),
+            ("Ready", flag),
+            ("ContainersReady", flag),
+            ("PodScheduled", "True"),
+        )
+    ]
+
+
+def _container_statuses(
+    pod: Obj, started_at: str, ready: bool
+) -> list[dict[str, object]]:
+    return [
+        {
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "imageID": f"{c.get('image', '')}@sha256:{'0' * 64}",
+            "containerID": f"lab://{pod['metadata']['uid']}-{c['name']}",
+            "ready": ready,
+            "started": True,
+            "restartCount": 0,
+            "state": {"running": {"startedAt": started_at}},
+            "lastState": {},
+        }
+        for c in pod["spec"]["containers"]
+    ]
+
+
+def is_ready(pod: Obj) -> bool:
+    for condition in pod.get("status", {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+class Kubelet:
+    """Runs the pods of one cluster (all its nodes) in this process."""
+
+    def __init__(self, store: Store, timing: Timing) -> None:
+        self.store = store
+        self.timing = timing
+        self.servers: dict[PodKey, PodServer] = {}
+        self._uids: dict[PodKey, str] = {}
+        self._terminating: set[PodKey] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wake = asyncio.Event()
+        self._stopped = False
+        self.warming = True
+        """While the lab starts, pods are Ready at once: the topology describes a
+        cluster that is already running. Pods created later take `ready_after`."""
+        store.subscribe(self._on_event)
+
+    def address(self, namespace: str, name: str) -> tuple[str, int] | None:
+        server = self.servers.get((namespace, name))
+        return ("127.0.0.1", server.port) if server and server.port else None
+
+    async def logs(self, request: web.Request, call: rest.Call) -> web.StreamResponse:
+        """`pods/{name}/log`: the pod server's log (no follow, one container)."""
+        assert call.name is not None
+        pod = self.store.get(kinds.POD, call.namespace or "", call.name)
+        server = self.servers.get((pod["metadata"]["namespace"], call.name))
+        lines = list(server.log) if server is not None else []
+        tail = request.query.get("tailLines")
+        if tail is not None and tail.isdigit():
+            lines = lines[-int(tail) :] if int(tail) else []
+        text = "".join(f"{line}\n" for line in lines)
+        return web.Response(text=text, content_type="text/plain")
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind is kinds.POD:
+            self._wake.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: "asyncio.Task[Any]") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("kubelet task failed", exc_info=task.exception())
+
+    async def run(self) -> None:
+        """Reconcile whenever pods change, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self.reconcile()
+
+    def _pods(self) -> Iterator[Obj]:
+        yield from list(self.store.objects(kinds.POD))
+
+    def reconcile(self) -> None:
+        present: set[PodKey] = set()
+        for pod in self._pods():
+            meta = pod["metadata"]
+            key = (meta["namespace"], meta["name"])
+            present.add(key)
+            if not pod["spec"].get("nodeName"):
+                continue
+            if self._uids.get(key) != meta["uid"]:
+                if key in self._uids:  # same name, new pod: drop the old server
+                    self._forget(key)
+                self._uids[key] = meta["uid"]
+                self._spawn(self._start(key, meta["uid"]))
+            elif meta.get("deletionTimestamp"):
+                if key not in self._terminating:
+                    self._terminating.add(key)
+                    grace = float(meta.get("deletionGracePeriodSeconds") or 0)
+                    delay = min(self.timing.terminate_after, grace)
+                    self._spawn(self._finish(key, meta["uid"], delay))
+            else:
+                self._apply_refuse(key)
+        for key in [k for k in self._uids if k not in present]:
+            self._forget(key)
+
+    def _forget(self, key: PodKey) -> None:
+        self._uids.pop(key, None)
+        self._terminating.discard(key)
+        server = self.servers.pop(key, None)
+        if server is not None:
+            self._spawn(server.ensure(False))
+
+    def fault(self, key: PodKey) -> Fault:
+        pod = self.store.peek(kinds.POD, *key)
+        if pod is None:
+            return NO_FAULT
+        return parse_fault(
+            (pod["metadata"].get("annotations") or {}).get(FAULT_ANNOTATION)
+        )
+
+    def _apply_refuse(self, key: PodKey) -> None:
+        server = self.servers.get(key)
+        if server is None:
+            return
+        listen = not self.fault(key).refuse
+        if listen != server.wanted:
+            log.info("pod %s/%s: %s", *key, "listening" if listen else "refusing")
+            self._spawn(server.ensure(listen))
+
+    def _still(self, key: PodKey, uid: str) -> Obj | None:
+        pod = self.store.peek(kinds.POD, *key)
+        return pod if pod is not None and pod["metadata"]["uid"] == uid else None
+
+    async def _start(self, key: PodKey, uid: str) -> None:
+        pod = self._still(key, uid)
+        if pod is None:
+            return
+        annotations = pod["metadata"].get("annotations") or {}
+        address = ""
+        if not annotations.get(ROLE_ANNOTATION):  # gateways and clients serve nothing
+            server = PodServer(key[1], lambda: self.fault(key))
+            self.servers[key] = server
+            await server.ensure(True)
+            if self._still(key, uid) is None:  # deleted while starting
+                if self.servers.get(key) is server:
+                    del self.servers[key]
+                await server.ensure(False)
+                return
+            address = f"127.0.0.1:{server.port}"
+        started = timestamp()
+
+        def running(obj: Obj) -> None:
+            if address:
+                obj["metadata"].setdefault("annotations", {})[ADDRESS_ANNOTATION] = (
+                    address
+                )
+            status = obj.setdefault("status", {})
+            status.update(
+                phase="Running",
+                hostIP="127.0.0.1",
+                hostIPs=[{"ip": "127.0.0.1"}],
+                podIP="127.0.0.1",
+                podIPs=[{"ip": "127.0.0.1"}],
+                startTime=started,
+                conditions=_conditions(started, False),
+                containerStatuses=_container_statuses(obj, started, False),
+            )
+
+        if self._still(key, uid) is None or self._stopped:
+            return
+        self.store.mutate(kinds.POD, *key, running)
+        await asyncio.sleep(0 if self.warming else self.timing.ready_after)
+        pod = self._still(key, uid)
+        if pod is None or pod["metadata"].get("deletionTimestamp") or self._stopped:
+            return
+
+        def ready(obj: Obj) -> None:
+            now = timestamp()
+            obj["status"]["conditions"] = _conditions(now, True)
+            obj["status"]["containerStatuses"] = _container_statuses(obj, started, True)
+
+        self.store.mutate(kinds.POD, *key, ready)
+
+    async def _finish(self, key: PodKey, uid: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._still(key, uid) is None:
+            return
+        server = self.servers.pop(key, None)
+        if server is not None:
+            await server.ensure(False)
+        if self._still(key, uid) is not None:
+            self.store.delete(kinds.POD, *key)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for server in list(self.servers.values()):
+            await server.ensure(False)
+        self.servers.clear()

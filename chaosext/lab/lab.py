@@ -1,0 +1,200 @@
+"""The whole lab in one event loop: per cluster a store, an API server, a controller
+and a kubelet; across clusters the control plane (istiod) and the ingress gateways.
+
+Extensions plug in through `PLUGINS`: modules with `async def attach(lab: Lab)`,
+called after the clusters are built and before anything listens. A plugin can add
+API subresources (`lab.clusters[name].api.add_subresource("", "pods", "exec", h)`),
+build proxies (`lab.upstream(proxy, host)`), and register cleanups (`lab.on_stop`).
+"""
+
+import asyncio
+import contextlib
+import copy
+import importlib
+import logging
+import random
+import secrets
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from chaosext.lab import admission, kinds, mesh, objects
+from chaosext.lab.apiserver import ApiServer
+from chaosext.lab.controller import Controller
+from chaosext.lab.dataplane import Upstream
+from chaosext.lab.endpoints import Address, ControlPlane
+from chaosext.lab.gateway import IngressGateway
+from chaosext.lab.kubelet import Kubelet
+from chaosext.lab.store import Obj, Store
+from chaosext.lab.topology import Cluster, Topology
+
+log = logging.getLogger("meshdrill.lab")
+
+PLUGINS: tuple[str, ...] = ("chaosext.lab.clients",)
+"""Modules with `async def attach(lab: Lab) -> None` (e.g. exec, client proxies)."""
+
+
+@dataclass
+class ClusterRuntime:
+    spec: Cluster
+    store: Store
+    api: ApiServer
+    controller: Controller
+    kubelet: Kubelet
+
+
+def seed(store: Store, obj: Obj) -> Obj:
+    """Create one object as the API would (defaults and validation included)."""
+    kind = kinds.by_kind(obj["apiVersion"], obj["kind"])
+    if kind is None:
+        raise ValueError(f"unsupported {obj['apiVersion']} {obj['kind']}")
+    if kind.namespaced:
+        obj.setdefault("metadata", {}).setdefault("namespace", "default")
+    return store.create(kind, admission.admit(store, kind, obj, None))
+
+
+class Lab:
+    """A running lab for one topology."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        token: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.topology = topology
+        self.ssl_context = ssl_context
+        self.token = token or secrets.token_urlsafe(24)
+        self.rng = random.Random(topology.seed)
+        self.clusters: dict[str, ClusterRuntime] = {}
+        self.gateways: dict[str, IngressGateway] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        for spec in topology.clusters:
+            store = Store(spec.name)
+            api = ApiServer(store, self.token)
+            kubelet = Kubelet(store, topology.timing)
+            api.add_subresource("", "pods", "log", kubelet.logs)
+            self.clusters[spec.name] = ClusterRuntime(
+                spec, store, api, Controller(store), kubelet
+            )
+        self.control_plane = ControlPlane(
+            {name: rt.store for name, rt in self.clusters.items()},
+            {c.name: c.network for c in topology.clusters},
+            topology.mesh_locality_lb,
+            topology.timing.propagation,
+            self.address_of,
+        )
+
+    def address_of(self, cluster: str, namespace: str, pod: str) -> Address | None:
+        """Where a pod's server listens, if it does."""
+        return self.clusters[cluster].kubelet.address(namespace, pod)
+
+    def upstream(self, proxy: mesh.Proxy, host: str) -> Upstream:
+        """A Router for `host` as seen by `proxy`, fed by the control plane."""
+        view = self.control_plane.view(host, proxy.cluster)
+        return Upstream(proxy, view, random.Random(self.rng.random()))
+
+    def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        self._cleanups.append(cleanup)
+
+    def proxy_for(
+        self, kind: str, name: str, cluster: str, zone: str, labels: dict[str, str]
+    ) -> mesh.Proxy:
+        """A mesh Proxy standing on the first node of `zone` in `cluster`."""
+        spec = self.topology.cluster(cluster)
+        node = next(n for n in spec.nodes if n.zone == zone)
+        return mesh.Proxy(
+            kind=kind,
+            name=name,
+            cluster=cluster,
+            network=spec.network,
+            locality=mesh.Locality(spec.region, zone, node.subzone),
+            labels=labels,
+            node=node.name,
+        )
+
+    async def start(self) -> None:
+        """Seed every cluster, then start every server; returns once all listen."""
+        for name, runtime in self.clusters.items():
+            for _, obj in objects.for_cluster(self.topology, runtime.spec):
+                seed(runtime.store, obj)
+            for resources in self.topology.resources:
+                if name in resources.clusters:
+                    for obj in resources.objects:
+                        if obj["kind"] == "Namespace" and runtime.store.peek(
+                            kinds.NAMESPACE, "", obj["metadata"]["name"]
+                        ):
+                            continue  # already made from `namespaces:`
+                        seed(runtime.store, copy.deepcopy(obj))
+        for plugin in PLUGINS:
+            await importlib.import_module(plugin).attach(self)
+        for runtime in self.clusters.values():
+            await runtime.api.start(self.ssl_context)
+            self._tasks.append(asyncio.create_task(runtime.controller.run()))
+            self._tasks.append(asyncio.create_task(runtime.kubelet.run()))
+        for gw in self.topology.gateways:
+            proxy = self.proxy_for(
+                "gateway", gw.name, gw.cluster, gw.zone, dict(gw.labels)
+            )
+            gateway = IngressGateway(gw.name, self.upstream(proxy, gw.route))
+            port = await gateway.start()
+            self.gateways[gw.name] = gateway
+            store = self.clusters[gw.cluster].store
+            service = seed(
+                store,
+                objects.gateway_service(gw.name, gw.namespace, dict(gw.labels), port),
+            )
+
+            def publish(obj: Obj) -> None:
+                obj["status"] = objects.load_balancer_status()
+
+            store.mutate(
+                kinds.SERVICE, gw.namespace, service["metadata"]["name"], publish
+            )
+
+        await self._settle()
+
+    async def _settle(self, timeout: float = 30.0) -> None:
+        """Come up as a steady, already-running mesh: every seeded Deployment ready,
+        and every proxy's view of it propagated, before anyone is told we listen."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not all(
+            self._deployments_ready(rt.store) for rt in self.clusters.values()
+        ):
+            if loop.time() > deadline:
+                raise TimeoutError(f"lab workloads not ready within {timeout} s")
+            await asyncio.sleep(0.02)
+        for runtime in self.clusters.values():
+            runtime.kubelet.warming = False
+        await asyncio.sleep(self.topology.timing.propagation)
+
+    @staticmethod
+    def _deployments_ready(store: Store) -> bool:
+        return all(
+            (d.get("status") or {}).get("readyReplicas", 0)
+            == (d.get("spec") or {}).get("replicas", 1)
+            for d in store.objects(kinds.DEPLOYMENT)
+        )
+
+    async def stop(self) -> None:
+        for cleanup in reversed(self._cleanups):
+            with contextlib.suppress(Exception):
+                await cleanup()
+        for gateway in self.gateways.values():
+            await gateway.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for runtime in self.clusters.values():
+            await runtime.api.stop()
+            await runtime.kubelet.stop()
+
+    def urls(self) -> dict[str, str]:
+        return {name: rt.api.url for name, rt in self.clusters.items()}
+
+    def gateway_urls(self) -> dict[str, str]:
+        return {name: gw.url for name, gw in self.gateways.items()}

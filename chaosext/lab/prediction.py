@@ -1,0 +1,358 @@
+"""Predicted splits without a running data plane: `World` holds a topology's objects
+in the lab's own stores and asks the lab's own control plane and mesh model.
+
+The objects come either from the topology file (pods placed by the lab's scheduler
+rules and named `<deployment>-<cluster>-<zone>-<i>`) or from a running lab's API
+(real pod names, live annotations, scaled deployments). Either way the endpoints,
+the ServiceConfig (DestinationRule, traffic distribution) and the choosing proxy
+(a client's sidecar or ztunnel, its waypoint, a gateway) come from the same code the
+lab's data plane runs (`endpoints.ControlPlane`, `clientproxy.Mesh`), so `explain`
+and the live lab cannot drift apart.
+"""
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chaosext.lab import kinds, mesh, objects, scheduler
+from chaosext.lab.clientproxy import Choice, Mesh
+from chaosext.lab.clients import client_identity, waypoint_refs
+from chaosext.lab.endpoints import Address, ControlPlane, service_hosts
+from chaosext.lab.lab import Lab, seed
+from chaosext.lab.store import Obj
+from chaosext.lab.topology import Client, Gateway, Topology, Waypoint
+
+SELECTOR_KEYS = ("cluster", "region", "zone")
+LIVE_KINDS = (
+    kinds.NAMESPACE,
+    kinds.NODE,
+    kinds.SERVICE,
+    kinds.POD,
+    kinds.DESTINATION_RULE,
+)
+
+# GET a path from one cluster's API: (cluster, path) -> JSON
+Fetch = Callable[[str, str], Mapping[str, Any]]
+
+
+class PredictionError(ValueError):
+    """A question explain cannot answer (unknown client, host, selector)."""
+
+
+@dataclass(frozen=True)
+class Selector:
+    """`--down`/`--eject` SEL: a pod name, or `cluster=`, `region=`, `zone=`."""
+
+    key: str  # "pod", "cluster", "region" or "zone"
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Selector":
+        key, sep, value = text.partition("=")
+        if not sep:
+            return cls("pod", text)
+        if key not in SELECTOR_KEYS or not value:
+            raise PredictionError(
+                f"selector {text!r}: use a pod name or cluster=, region=, zone="
+            )
+        return cls(key, value)
+
+    def matches(self, endpoint: mesh.Endpoint) -> bool:
+        value = {
+            "pod": endpoint.name,
+            "cluster": endpoint.cluster,
+            "region": endpoint.locality.region,
+            "zone": endpoint.locality.zone,
+        }[self.key]
+        return value == self.value
+
+    def __str__(self) -> str:
+        return self.value if self.key == "pod" else f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint: where it is, its priority (None: never used) and its share."""
+
+    pod: str
+    cluster: str
+    region: str
+    zone: str
+    priority: int | None
+    share: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Where `chooser`'s requests for `host` go."""
+
+    host: str
+    chooser: mesh.Proxy
+    via: str
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...]
+
+    def by(self, key: str) -> dict[str, float]:
+        """Shares summed per `pod`, `cluster`, `region` or `zone`."""
+        out: dict[str, float] = {}
+        for row in self.rows:
+            name = str(getattr(row, key))
+            out[name] = out.get(name, 0.0) + row.share
+        return out
+
+
+def _pod(deploy: Obj, name: str, node: str) -> Obj:
+    template = deploy["spec"]["template"]
+    meta = deploy["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": dict(template["metadata"].get("labels") or {}),
+            "annotations": dict(template["metadata"].get("annotations") or {}),
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": f"{meta['name']}-predicted",
+                    "uid": meta["name"],
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": {**template["spec"], "nodeName": node},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+class World:
+    """A topology's clusters as stores, with the lab's control plane over them."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.lab = Lab(topology)  # never started: stores and proxy identities only
+        self.stores = {name: rt.store for name, rt in self.lab.clusters.items()}
+        self._live = False
+        self.plane = ControlPlane(
+            self.stores,
+            {c.name: c.network for c in topology.clusters},
+            topology.mesh_locality_lb,
+            0.0,
+            self._address_of,
+        )
+        self.mesh = Mesh(self.stores, waypoint_refs(self.lab))
+
+    @classmethod
+    def from_topology(cls, topology: Topology) -> "World":
+        """Every object the topology declares, with its workloads' pods placed."""
+        world = cls(topology)
+        for name, runtime in world.lab.clusters.items():
+            store = runtime.store
+            for _, obj in objects.for_cluster(topology, runtime.spec):
+                seed(store, obj)
+            for resources in topology.resources:
+                if name in resources.clusters:
+                    for obj in resources.objects:
+                        seed(store, dict(obj))
+            for deploy in list(store.objects(kinds.DEPLOYMENT)):
+                world._place_pods(name, deploy)
+        return world
+
+    @classmethod
+    def from_live(cls, topology: Topology, fetch: Fetch) -> "World":
+        """The objects a running lab serves now (`fetch(cluster, path)` GETs JSON)."""
+        world = cls(topology)
+        world._live = True
+        for cluster, store in world.stores.items():
+            for kind in LIVE_KINDS:
+                prefix = "/api" if not kind.group else f"/apis/{kind.group}"
+                path = f"{prefix}/{kind.versions[0]}/{kind.plural}"
+                for item in fetch(cluster, path).get("items") or []:
+                    store.create(kind, dict(item))
+        return world
+
+    def _place_pods(self, cluster: str, deploy: Obj) -> None:
+        template = deploy["spec"]["template"]
+        if (template["metadata"].get("annotations") or {}).get(objects.ROLE_ANNOTATION):
+            return  # gateways, clients and waypoints serve no workload
+        store = self.stores[cluster]
+        zone_of = {
+            n["metadata"]["name"]: n["metadata"]["labels"].get(objects.ZONE_LABEL, "")
+            for n in store.objects(kinds.NODE)
+        }
+        per_zone: dict[str, int] = {}
+        for _ in range(int(deploy["spec"].get("replicas") or 0)):
+            node = scheduler.pick_node(store, _pod(deploy, "", ""))
+            if node is None:
+                continue
+            zone = zone_of[node]
+            index = per_zone.get(zone, 0)
+            per_zone[zone] = index + 1
+            name = f"{deploy['metadata']['name']}-{cluster}-{zone}-{index}"
+            store.create(kinds.POD, _pod(deploy, name, node))
+
+    def _address_of(self, cluster: str, namespace: str, pod: str) -> Address | None:
+        if not self._live:
+            return ("127.0.0.1", 1)
+        obj = self.stores[cluster].peek(kinds.POD, namespace, pod)
+        annotations = (obj or {}).get("metadata", {}).get("annotations") or {}
+        return ("127.0.0.1", 1) if objects.ADDRESS_ANNOTATION in annotations else None
+
+    # -- who chooses --------------------------------------------------------------
+
+    def names(self, cluster: str) -> list[str]:
+        """Clients, gateways and waypoints of a cluster, as `--client` takes them."""
+        topo = self.topology
+        return [
+            *(c.name for c in topo.clients if c.cluster == cluster),
+            *(g.name for g in topo.gateways if g.cluster == cluster),
+            *(w.name for w in topo.waypoints if w.cluster == cluster),
+        ]
+
+    def _check_cluster(self, cluster: str) -> None:
+        if cluster not in self.stores:
+            raise PredictionError(
+                f"unknown cluster {cluster!r} in topology {self.topology.name} "
+                f"(clusters: {', '.join(self.stores)})"
+            )
+
+    def namespace_of(self, cluster: str, name: str) -> str:
+        """The namespace of the client, gateway or waypoint `name` in `cluster`."""
+        topo = self.topology
+        self._check_cluster(cluster)
+        members: list[Client | Gateway | Waypoint] = [
+            *topo.clients,
+            *topo.gateways,
+            *topo.waypoints,
+        ]
+        for member in members:
+            if member.cluster == cluster and member.name == name:
+                return member.namespace
+        raise PredictionError(
+            f"no client, gateway or waypoint {name!r} in cluster {cluster} "
+            f"(there: {', '.join(self.names(cluster)) or 'none'})"
+        )
+
+    def chooser(self, cluster: str, name: str, host: str) -> tuple[Choice, str, str]:
+        """(choice, namespace, description) for `name` in `cluster` calling `host`."""
+        topo = self.topology
+        self._check_cluster(cluster)
+        for client in topo.clients:
+            if client.cluster == cluster and client.name == name:
+                identity = client_identity(self.lab, client)
+                mesh_host = self.host(host, client.namespace)
+                choice = self.mesh.choose(identity, client.proxy, mesh_host)
+                what = f"client {name} ({client.proxy})"
+                if choice.waypoint:
+                    what += f" via waypoint {choice.waypoint}"
+                return choice, client.namespace, what
+        for gw in topo.gateways:
+            if gw.cluster == cluster and gw.name == name:
+                identity = self.lab.proxy_for(
+                    "gateway", gw.name, gw.cluster, gw.zone, dict(gw.labels)
+                )
+                return Choice(identity), gw.namespace, f"gateway {name}"
+        for (wp_cluster, namespace, wp_name), ref in self.mesh.waypoints.items():
+            if wp_cluster == cluster and wp_name == name:
+                return Choice(ref.proxy, waypoint=name), namespace, f"waypoint {name}"
+        raise PredictionError(
+            f"no client, gateway or waypoint {name!r} in cluster {cluster} "
+            f"(there: {', '.join(self.names(cluster)) or 'none'})"
+        )
+
+    def hosts(self) -> list[str]:
+        """Every mesh host some Service serves."""
+        return sorted(
+            {
+                host
+                for store in self.stores.values()
+                for service in store.objects(kinds.SERVICE)
+                for host in service_hosts(service)
+            }
+        )
+
+    def host(self, given: str, namespace: str) -> str:
+        """The mesh host `given` names (a name, `name:port`, or a URL)."""
+        bare = given.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+        found = self.mesh.resolve_host(bare, namespace)
+        if found is None:
+            raise PredictionError(
+                f"no Service serves host {given!r} (hosts: {', '.join(self.hosts())})"
+            )
+        return found
+
+    # -- the prediction -----------------------------------------------------------
+
+    def predict(
+        self,
+        cluster: str,
+        name: str,
+        host: str,
+        *,
+        traffic_distribution: str | None = None,
+        down: Iterable[Selector] = (),
+        eject: Iterable[Selector] = (),
+    ) -> Prediction:
+        """Every endpoint of `host` with its priority and share, seen from `name`.
+
+        `traffic_distribution` overrides the Service's (`"none"` clears it); `down`
+        removes endpoints (scaled away, deleted); `eject` marks them ejected by
+        outlier detection (Envoy only: ztunnel has none)."""
+        choice, namespace, via = self.chooser(cluster, name, host)
+        mesh_host = self.host(host, namespace)
+        if choice.proxy is None:
+            raise PredictionError(f"{via}: {choice.error}")
+        proxy = choice.proxy
+        config, endpoints, _ = self.plane.compute(mesh_host, proxy.cluster)
+        if traffic_distribution is not None:
+            value = (
+                None if traffic_distribution.lower() == "none" else traffic_distribution
+            )
+            config = dataclasses.replace(config, traffic_distribution=value)
+        down, eject = list(down), list(eject)
+        for sel in (*down, *eject):
+            if not any(sel.matches(e) for e in endpoints):
+                raise PredictionError(
+                    f"selector {sel} matches no endpoint of {mesh_host} "
+                    f"(pods: {', '.join(e.name for e in endpoints) or 'none'})"
+                )
+        kept = [e for e in endpoints if not any(s.matches(e) for s in down)]
+        ejected = {e.name for e in kept if any(s.matches(e) for s in eject)}
+        assigned = mesh.assignment(proxy, config, kept)
+        shares = mesh.predict(proxy, config, kept, unhealthy=ejected)
+        priority = {e.name: g.priority for g in assigned.groups for e in g.endpoints}
+        rows = [
+            Row(
+                e.name,
+                e.cluster,
+                e.locality.region,
+                e.locality.zone,
+                priority.get(e.name),
+                shares.get(e.name, 0.0),
+            )
+            for e in kept
+        ]
+        rows.sort(
+            key=lambda r: (
+                r.priority is None,
+                r.priority or 0,
+                r.cluster,
+                r.zone,
+                r.pod,
+            )
+        )
+        notes = [f"setting: {assigned.setting_source}", *assigned.notes]
+        if choice.l4_only:
+            notes.append("ztunnel (L4): only the best-ranked endpoints, no spill")
+        notes += [f"ejected: {n}" for n in sorted(ejected)]
+        if ejected and assigned.mode == "ztunnel":
+            notes.append("ztunnel has no outlier detection: --eject changes nothing")
+        if not shares:
+            notes.append("every request fails: no healthy upstream")
+        return Prediction(mesh_host, proxy, via, tuple(rows), tuple(notes))

@@ -1,0 +1,123 @@
+"""Placing pods on nodes: never on cordoned nodes, least-loaded zone first.
+
+Like the default scheduler's topology spread: among schedulable nodes (not
+`spec.unschedulable`, matching `nodeSelector`), the zone with the fewest pods of the
+same owner wins, then the node with the fewest; ties go to the topology's order.
+"""
+
+from chaosext.lab import kinds
+from chaosext.lab.objects import ZONE_LABEL
+from chaosext.lab.store import Obj, Store, timestamp
+
+
+def owner_name(pod: Obj) -> str | None:
+    for ref in pod["metadata"].get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("name"))
+    return None
+
+
+def _peers(store: Store, pod: Obj) -> list[Obj]:
+    """Scheduled, running-or-starting pods of the same owner (or same labels)."""
+    owner = owner_name(pod)
+    labels = pod["metadata"].get("labels") or {}
+    peers = []
+    for other in store.objects(kinds.POD, pod["metadata"]["namespace"]):
+        if other["metadata"].get("deletionTimestamp") or not other["spec"].get(
+            "nodeName"
+        ):
+            continue
+        same = (
+            owner_name(other) == owner
+            if owner is not None
+            else (other["metadata"].get("labels") or {}) == labels
+        )
+        if same:
+            peers.append(other)
+    return peers
+
+
+def schedulable(node: Obj, pod: Obj) -> bool:
+    if node.get("spec", {}).get("unschedulable"):
+        return False
+    selector = pod["spec"].get("nodeSelector") or {}
+    labels = node["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def pick_node(store: Store, pod: Obj) -> str | None:
+    """The node for `pod`, or None when no node can take it."""
+    nodes = [n for n in store.objects(kinds.NODE) if schedulable(n, pod)]
+    if not nodes:
+        return None
+    order = {n["metadata"]["name"]: i for i, n in enumerate(store.objects(kinds.NODE))}
+    nodes.sort(key=lambda n: order[n["metadata"]["name"]])
+    zone_of = {
+        n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(ZONE_LABEL, "")
+        for n in store.objects(kinds.NODE)
+    }
+    per_node: dict[str, int] = {}
+    per_zone: dict[str, int] = {}
+    for peer in _peers(store, pod):
+        node = peer["spec"]["nodeName"]
+        per_node[node] = per_node.get(node, 0) + 1
+        zone = zone_of.get(node, "")
+        per_zone[zone] = per_zone.get(zone, 0) + 1
+    best = min(
+        nodes,
+        key=lambda n: (
+            per_zone.get(zone_of[n["metadata"]["name"]], 0),
+            per_node.get(n["metadata"]["name"], 0),
+            order[n["metadata"]["name"]],
+        ),
+    )
+    return str(best["metadata"]["name"])
+
+
+def schedule_pending(store: Store) -> None:
+    """Bind every unscheduled pod that can be placed; mark the others Unschedulable."""
+    pending = [
+        p
+        for p in store.objects(kinds.POD)
+        if not p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp")
+    ]
+    for pod in pending:
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        node = pick_node(store, pod)
+        if node is not None:
+
+            def bind(obj: Obj, node: str = node) -> None:
+                obj["spec"]["nodeName"] = node
+                obj["status"]["conditions"] = [
+                    {
+                        "type": "PodScheduled",
+                        "status": "True",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": timestamp(),
+                    }
+                ]
+
+            store.mutate(kinds.POD, ns, name, bind)
+            continue
+        total = sum(1 for _ in store.objects(kinds.NODE))
+        message = (
+            f"0/{total} nodes are available: {total} node(s) were unschedulable or "
+            "didn't match Pod's node affinity/selector."
+        )
+        conditions = pod.get("status", {}).get("conditions") or []
+        if any(c.get("message") == message for c in conditions):
+            continue
+
+        def unschedulable(obj: Obj, message: str = message) -> None:
+            obj["status"]["conditions"] = [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": message,
+                    "lastProbeTime": None,
+                    "lastTransitionTime": timestamp(),
+                }
+            ]
+
+        store.mutate(kinds.POD, ns, name, unschedulable)

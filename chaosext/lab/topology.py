@@ -1,0 +1,200 @@
+"""Lab topologies: clusters, nodes and zones, workloads, gateways, Istio resources.
+
+`load(name_or_path)` reads a shipped topology (`chaosext/lab/topologies/<name>.yaml`)
+or any YAML file, validates it and returns a frozen `Topology`. Errors name the file,
+the line and the field (`TopologyError`). The schema is documented in the README's lab
+section and in `topologies/guide-000.yaml`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaosext.lab import yamlmarks
+from chaosext.lab.schema import Checker, TopologyError
+
+__all__ = ["Topology", "TopologyError", "load", "resolve", "shipped"]
+
+SHIPPED_DIR = Path(__file__).parent / "topologies"
+PROXY_KINDS = ("sidecar", "ztunnel", "waypoint")
+DEFAULT_IMAGE = "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds: pod readiness delay, endpoint propagation (EDS push), graceful stop."""
+
+    ready_after: float = 1.0
+    propagation: float = 0.5
+    terminate_after: float = 0.2
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    zone: str
+    subzone: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    network: str
+    region: str
+    nodes: tuple[Node, ...]
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(node.zone for node in self.nodes))
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    port: int = 80
+    target_port: int = 8080
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    hosts: tuple[str, ...] = ()
+    traffic_distribution: str | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    namespace: str
+    labels: Mapping[str, str]
+    replicas: Mapping[str, int]  # cluster -> replicas
+    service: ServiceSpec | None
+    image: str = DEFAULT_IMAGE
+    port: int = 8080
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        own = f"{self.name}.{self.namespace}.svc.cluster.local"
+        return (own, *self.service.hosts) if self.service else ()
+
+
+@dataclass(frozen=True)
+class Gateway:
+    name: str
+    namespace: str
+    cluster: str
+    zone: str
+    route: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client pod (`kubectl exec ... curl`) and the mesh proxy its traffic uses."""
+
+    name: str
+    namespace: str
+    cluster: str
+    zone: str
+    proxy: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """A waypoint (Envoy) for a namespace in one cluster, on a node of `zone`; used
+    by ztunnel clients when the namespace or Service has `istio.io/use-waypoint`."""
+
+    name: str
+    namespace: str
+    cluster: str
+    zone: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Kubernetes/Istio objects applied verbatim to some clusters."""
+
+    clusters: tuple[str, ...]
+    objects: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    source: str  # the file it was read from
+    description: str
+    timing: Timing
+    mesh: Mapping[str, Any]  # mesh config, e.g. {"localityLbSetting": {...}}
+    clusters: tuple[Cluster, ...]
+    namespaces: tuple[Namespace, ...]
+    workloads: tuple[Workload, ...]
+    gateways: tuple[Gateway, ...] = ()
+    clients: tuple[Client, ...] = ()
+    resources: tuple[Resources, ...] = ()
+    waypoints: tuple[Waypoint, ...] = ()
+    seed: int | None = None
+
+    def cluster(self, name: str) -> Cluster:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+    @property
+    def mesh_locality_lb(self) -> dict[str, Any]:
+        return dict(self.mesh.get("localityLbSetting") or {"enabled": True})
+
+
+def shipped() -> list[str]:
+    """Names of the topologies shipped with meshdrill."""
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
+
+
+def resolve(name_or_path: str) -> Path:
+    """A shipped topology name or a path -> the YAML file (TopologyError if none)."""
+    candidate = Path(name_or_path).expanduser()
+    looks_like_path = "/" in name_or_path or candidate.suffix in (".yaml", ".yml")
+    if candidate.is_file():
+        return candidate.resolve()
+    if not looks_like_path and (SHIPPED_DIR / f"{name_or_path}.yaml").is_file():
+        return SHIPPED_DIR / f"{name_or_path}.yaml"
+    raise TopologyError(
+        f"topology '{name_or_path}': no such file and no shipped topology of that "
+        f"name (shipped: {', '.join(shipped())})"
+    )
+
+
+def canonical(name_or_path: str) -> str:
+    """The shipped name as given, or the absolute path of a topology file."""
+    path = resolve(name_or_path)
+    return path.stem if path.parent == SHIPPED_DIR.resolve() else str(path)
+
+
+def load(name_or_path: str | Path) -> Topology:
+    """Read and validate a topology; raise TopologyError naming file, line and field."""
+    path = resolve(str(name_or_path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse(text, str(path))
+
+
+def parse(text: str, source: str) -> Topology:
+    """Validate the YAML text of a topology read from `source`."""
+    try:
+        doc = yamlmarks.load(text)
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"{source}: not valid YAML: {exc}") from exc
+    from chaosext.lab.topoparse import Parser  # it builds this module's types
+
+    return Parser(Checker(source, doc)).topology(doc.data)
