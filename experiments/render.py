@@ -148,7 +148,7 @@ STATISTICS: Json = {
     "batch": 50,
     "consecutive": 3,
     "split_tolerance": 0.1,
-    "failover_tolerance": 0.02,
+    "failover_tolerance": 0.03,
     "failover_deadline": 60,
     "recovery_deadline": 120,
 }

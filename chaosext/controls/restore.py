@@ -124,8 +124,9 @@ def _output_values(journal: Journal, key: str) -> set[str]:
     )
     for run in runs:
         output = run.get("output") if isinstance(run, dict) else None
-        if isinstance(output, dict) and isinstance(output.get(key), str):
-            values.add(output[key])
+        value = output.get(key) if isinstance(output, dict) else None
+        if isinstance(value, str) and value:
+            values.add(value)
     return values
 
 
