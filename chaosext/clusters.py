@@ -88,12 +88,12 @@ def kubeconfig_path(
 
 
 def allowed_contexts(configuration: Mapping[str, Any] | None) -> list[str] | None:
-    """Configuration `allowed_contexts` (a list, or comma-separated), or None if unset.
+    """Configuration `allowed_contexts` (a list, or comma-separated); None when unset.
 
     When set, no context outside it is ever connected to: the blast-radius guard.
     """
     value = (configuration or {}).get("allowed_contexts")
-    if value is None or value == "":
+    if not value:  # None, "" or []: not set
         return None
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]

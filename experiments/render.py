@@ -48,6 +48,11 @@ def drill(
                 "key": "MESHDRILL_KUBECONFIG",
                 "default": "lab",
             },
+            # chaoslib drops --var/--var-file keys an experiment does not declare,
+            # so every key a var file may set is declared here (empty: unset).
+            "allowed_contexts": [],
+            "allowed_namespaces": [],
+            "journals_dir": "",
             **configuration,
         },
         "controls": [

@@ -58,6 +58,12 @@ def scale_to_zero(
             annotations.check_not_held(
                 f"{what} in {cluster.describe()}", record, run_id
             )
+            if annotations.is_dry_run(configuration):
+                return annotations.plan(
+                    cluster.context,
+                    cluster.server,
+                    [f"{what}: replicas {obj.spec.replicas} -> 0"],
+                )
             if record is None:
                 prior = int(obj.spec.replicas if obj.spec.replicas is not None else 1)
                 record = annotations.RestoreRecord(
@@ -123,25 +129,22 @@ def restore_replicas(
                 changed=False,
                 at=time.time(),
             )
-            if record is None or record.run != run_id:
+            if record is not None and record.run != run_id:
+                record = None  # another run's: that run, or recover, restores it
+            if annotations.is_dry_run(configuration):
+                changes = [f"{what}: replicas -> {record.prior}"] if record else []
+                return annotations.plan(cluster.context, cluster.server, changes)
+            if record is None:
                 logger.info("%s in '%s': nothing to restore", what, cluster.context)
                 return result
-            if annotations.is_dry_run(configuration):
-                return annotations.plan(
-                    cluster.context,
-                    cluster.server,
-                    [f"{what}: replicas {obj.spec.replicas} -> {record.prior}"],
-                )
             change = undo.Change(
                 cluster.context, "deployment", namespace, deployment, record
             )
             undo.undo(cluster, change)
             logger.info("restored %s", change.describe())
-            result.update(
-                prior_replicas=int(record.prior["replicas"]),
-                replicas=int(record.prior["replicas"]),
-                changed=True,
-            )
+            result["prior_replicas"] = int(record.prior["replicas"])
+            result["replicas"] = int(record.prior["replicas"])
+            result["changed"] = True
             return result
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"restore_replicas: {exc}") from exc

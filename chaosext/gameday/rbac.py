@@ -2,8 +2,9 @@
 
 The drills act on the TARGET clusters through the contexts of their kubeconfig, so
 these objects are applied in each target cluster (and in the management cluster
-only if it is a target too). Cluster-scoped resources (nodes) need a ClusterRole; the namespaced ones go in a Role per workload namespace when those
-are named, else in the ClusterRole for every namespace.
+only if it is a target too). Cluster-scoped resources (nodes) need a ClusterRole;
+the namespaced ones go in a Role per workload namespace when those are named, else
+in the ClusterRole for every namespace.
 """
 
 from collections.abc import Sequence

@@ -58,12 +58,13 @@ def run_drill(
     variables: dict[str, str] | None = None,
     var_files: Sequence[Path] = (),
     env: dict[str, str] | None = None,
+    chaos_args: Sequence[str] = (),
     timeout: float = 300,
 ) -> DrillRun:
     """`chaos run experiments/<experiment>` in `tmp`; returns exit code and journal."""
     journal_path = tmp / f"journal-{Path(experiment).stem}.json"
     argv = [CHAOS, "--log-file", str(tmp / "chaostoolkit.log"), "run"]
-    argv += ["--journal-path", str(journal_path)]
+    argv += ["--journal-path", str(journal_path), *chaos_args]
     for key, value in (variables or {}).items():
         argv += ["--var", f"{key}={value}"]
     for var_file in var_files:
