@@ -33,6 +33,7 @@ __all__ = [
     "call",
     "connect",
     "kubeconfig_path",
+    "list_pods",
     "resolve_pod",
 ]
 
@@ -242,6 +243,19 @@ def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: An
         raise ClusterError(
             f"API server of {cluster.describe()} did not answer ({what}): {exc}"
         ) from exc
+
+
+def list_pods(cluster: Cluster, namespace: str, selector: str = "") -> list[Any]:
+    """The live (not terminating) pods of `selector` in `namespace`, by name."""
+    pods = call(
+        cluster,
+        f"pods '{selector}' in namespace {namespace}",
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=selector,
+    ).items
+    live = [p for p in pods if not p.metadata.deletion_timestamp]
+    return sorted(live, key=lambda p: p.metadata.name)
 
 
 def resolve_pod(cluster: Cluster, namespace: str, ref: str) -> Any:

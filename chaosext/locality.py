@@ -15,7 +15,7 @@ from typing import Any
 
 from chaosext import clusters
 
-__all__ = ["DIMENSIONS", "Locality", "LocalityResolver"]
+__all__ = ["DIMENSIONS", "ZONE", "Locality", "LocalityResolver", "node_zones"]
 
 REGION = "topology.kubernetes.io/region"
 ZONE = "topology.kubernetes.io/zone"
@@ -101,6 +101,12 @@ class LocalityResolver:
                 pods.update(_list_localities(c, self.namespace, self.label_selector))
         self._snapshot = _Snapshot(pods, self._clock())
         return self._snapshot
+
+
+def node_zones(cluster: clusters.Cluster) -> dict[str, str]:
+    """Node name -> its zone label ("" when unlabelled)."""
+    nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
+    return {n.metadata.name: (n.metadata.labels or {}).get(ZONE, "") for n in nodes}
 
 
 def _lookup(pods: dict[str, Locality], hostname: str) -> Locality | None:

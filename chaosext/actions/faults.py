@@ -16,8 +16,7 @@ from typing import Any, TypedDict
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaosext import annotations, clusters, undo
-from chaosext.locality import ZONE
+from chaosext import annotations, clusters, locality, undo
 
 __all__ = ["clear_fault", "inject_fault"]
 
@@ -151,26 +150,14 @@ def _pods(
     *,
     required: bool = True,
 ) -> list[Any]:
-    pods = clusters.call(
-        cluster,
-        f"pods '{selector}' in namespace {namespace}",
-        cluster.core.list_namespaced_pod,
-        namespace,
-        label_selector=selector,
-    ).items
-    pods = [p for p in pods if not p.metadata.deletion_timestamp]
+    pods = clusters.list_pods(cluster, namespace, selector)
     if zone:
-        nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
-        in_zone = {
-            n.metadata.name
-            for n in nodes
-            if (n.metadata.labels or {}).get(ZONE) == zone
-        }
-        pods = [p for p in pods if p.spec.node_name in in_zone]
+        zones = locality.node_zones(cluster)
+        pods = [p for p in pods if zones.get(p.spec.node_name or "") == zone]
     if required and not pods:
         where = f" in zone {zone}" if zone else ""
         raise clusters.NotFound(
             f"no pod '{selector}' in namespace {namespace}{where}"
             f" ({cluster.describe()})"
         )
-    return sorted(pods, key=lambda p: p.metadata.name)
+    return pods

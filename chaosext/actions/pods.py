@@ -6,8 +6,7 @@ from typing import TypedDict
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaosext import annotations, clusters
-from chaosext.locality import ZONE
+from chaosext import annotations, clusters, locality
 
 __all__ = ["delete_same_zone_pod"]
 
@@ -48,30 +47,21 @@ def delete_same_zone_pod(
     client_namespace = client_namespace or namespace
     try:
         with clusters.connect(context, configuration, secrets) as cluster:
-            nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
-            zone_of = {
-                n.metadata.name: (n.metadata.labels or {}).get(ZONE, "") for n in nodes
-            }
+            zone_of = locality.node_zones(cluster)
             client = clusters.resolve_pod(cluster, client_namespace, client_pod)
             zone = zone_of.get(client.spec.node_name or "", "")
             if not zone:
                 raise clusters.ClusterError(
                     f"client pod {client_namespace}/{client.metadata.name} runs on"
-                    f" node '{client.spec.node_name}', which has no {ZONE} label"
+                    f" node '{client.spec.node_name}', which has no"
+                    f" {locality.ZONE} label"
                 )
-            pods = clusters.call(
-                cluster,
-                f"pods '{selector}' in namespace {namespace}",
-                cluster.core.list_namespaced_pod,
-                namespace,
-                label_selector=selector,
-            ).items
-            same = sorted(
+            pods = clusters.list_pods(cluster, namespace, selector)
+            same = [
                 p.metadata.name
                 for p in pods
                 if zone_of.get(p.spec.node_name or "") == zone
-                and not p.metadata.deletion_timestamp
-            )
+            ]
             if not same:
                 raise clusters.NotFound(
                     f"no pod '{selector}' in {namespace} runs in zone {zone}"

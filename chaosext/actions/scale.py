@@ -2,7 +2,7 @@
 
 import logging
 import time
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
@@ -47,14 +47,7 @@ def scale_to_zero(
     run_id = annotations.run_id_of(configuration)
     try:
         with clusters.connect(context, configuration, secrets) as cluster:
-            obj = clusters.call(
-                cluster,
-                what,
-                cluster.apps.read_namespaced_deployment,
-                deployment,
-                namespace,
-            )
-            record = annotations.read_record(obj.metadata.annotations)
+            obj, record = _read(cluster, what, deployment, namespace)
             annotations.check_not_held(
                 f"{what} in {cluster.describe()}", record, run_id
             )
@@ -112,14 +105,7 @@ def restore_replicas(
     run_id = annotations.run_id_of(configuration)
     try:
         with clusters.connect(context, configuration, secrets) as cluster:
-            obj = clusters.call(
-                cluster,
-                what,
-                cluster.apps.read_namespaced_deployment,
-                deployment,
-                namespace,
-            )
-            record = annotations.read_record(obj.metadata.annotations)
+            obj, record = _read(cluster, what, deployment, namespace)
             result = ScaleResult(
                 context=cluster.context,
                 namespace=namespace,
@@ -148,6 +134,16 @@ def restore_replicas(
             return result
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"restore_replicas: {exc}") from exc
+
+
+def _read(
+    cluster: clusters.Cluster, what: str, name: str, namespace: str
+) -> tuple[Any, annotations.RestoreRecord | None]:
+    """The Deployment and the restore record on it (None when it has none)."""
+    obj = clusters.call(
+        cluster, what, cluster.apps.read_namespaced_deployment, name, namespace
+    )
+    return obj, annotations.read_record(obj.metadata.annotations)
 
 
 def _patch(

@@ -157,16 +157,9 @@ def _cordon_plan(
         changes.append(f"{what}: unschedulable {before} -> True")
     if selector:
         names = {n.metadata.name for n in nodes}
-        pods = clusters.call(
-            cluster,
-            f"pods '{selector}' in namespace {namespace}",
-            cluster.core.list_namespaced_pod,
-            namespace,
-            label_selector=selector,
-        ).items
         changes += [
             f"pod {namespace}/{p.metadata.name}: evicted (on {p.spec.node_name})"
-            for p in sorted(pods, key=lambda p: p.metadata.name)
+            for p in clusters.list_pods(cluster, namespace, selector)
             if p.spec.node_name in names
         ]
     return changes
@@ -189,15 +182,8 @@ def _zone_nodes(cluster: clusters.Cluster, zone: str) -> list[Any]:
 def _evict(
     cluster: clusters.Cluster, namespace: str, selector: str, nodes: set[str]
 ) -> list[str]:
-    pods = clusters.call(
-        cluster,
-        f"pods '{selector}' in namespace {namespace}",
-        cluster.core.list_namespaced_pod,
-        namespace,
-        label_selector=selector,
-    ).items
     evicted: list[str] = []
-    for pod in sorted(pods, key=lambda p: p.metadata.name):
+    for pod in clusters.list_pods(cluster, namespace, selector):
         if pod.spec.node_name not in nodes:
             continue
         name = pod.metadata.name
