@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chaosext import clusters, undo
+from chaosext.console import make_console
 
 __all__ = ["recover", "register"]
 
@@ -47,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    console = Console(stderr=False)
+    console = make_console()
     try:
         result = recover(
             Path(args.kubeconfig).expanduser(),

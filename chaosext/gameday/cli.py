@@ -14,6 +14,7 @@ from types import FrameType
 from rich.console import Console
 
 from chaosext.cli import UsageError
+from chaosext.console import make_console
 from chaosext.gameday import manifest
 from chaosext.gameday.executor import (
     DEFAULT_GRACE,
@@ -70,7 +71,7 @@ def forwarding_signals(
 
 def validate_command(args: argparse.Namespace, console: Console | None = None) -> int:
     """Check the file; show its drills and next due times."""
-    console = console or Console()
+    console = console or make_console()
     game_day = _load(args.file)
     console.print(
         f"{game_day.path}: ok, {len(game_day.drills)} drill(s), "
@@ -93,7 +94,7 @@ def run_command(
     runner: ExperimentRunner = run_with_chaos,
 ) -> int:
     """Run the game day now; exit 0 only if every drill passed."""
-    console = console or Console()
+    console = console or make_console()
     game_day = _load(args.file)
     interrupt = Interrupt(args.grace)
     journals = journals_dir_for(game_day, args.journals_dir)
@@ -115,7 +116,7 @@ def schedule_command(
     runner: ExperimentRunner = run_with_chaos,
 ) -> int:
     """Run the game day on its schedule until SIGTERM/SIGINT; 0 on a clean stop."""
-    console = console or Console()
+    console = console or make_console()
     game_day = _load(args.file)
     interrupt = Interrupt(args.grace)
     journals = journals_dir_for(game_day, args.journals_dir)

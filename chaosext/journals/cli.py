@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from chaosext.console import make_console
 from chaosext.journals import archive, atomic, export, html, report, verify
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -21,7 +22,7 @@ Handler = Callable[[argparse.Namespace, Console], int]
 
 def _console(args: argparse.Namespace) -> Console:
     console = getattr(args, "console", None)
-    return console if isinstance(console, Console) else Console()
+    return console if isinstance(console, Console) else make_console()
 
 
 def _directory(args: argparse.Namespace) -> Path:

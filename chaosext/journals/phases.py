@@ -17,6 +17,7 @@ class Phase:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # dim -> dest
     errors: dict[str, Any] = field(default_factory=dict)
     transition_seconds: float | None = None
+    transition_errors: dict[str, Any] = field(default_factory=dict)
     start: str | None = None  # ISO time, known only for phases read from outputs
 
     def shares(self, dimension: str) -> dict[str, float]:
@@ -63,11 +64,15 @@ def _from_meshdrill(raw: list[Any]) -> list[Phase]:
             continue
         seconds = item.get("transition_seconds")
         errors = item.get("errors")
+        transition = item.get("transition_errors")
         found.append(
             Phase(
                 name=str(item.get("name", f"phase {len(found) + 1}")),
                 counts=_counts(item.get("counts")),
                 errors=dict(errors) if isinstance(errors, Mapping) else {},
+                transition_errors=dict(transition)
+                if isinstance(transition, Mapping)
+                else {},
                 transition_seconds=float(seconds)
                 if isinstance(seconds, int | float) and not isinstance(seconds, bool)
                 else None,

@@ -110,6 +110,10 @@ def _counts(phase: phases.Phase, dimension: str) -> str:
     )
 
 
+def _kinds(errors: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in errors.items()) or "-"
+
+
 def phases_table(found: list[phases.Phase]) -> Table:
     dimension = phases.chart_dimension(found) or "cluster"
     table = Table(title=f"phases (per {dimension})", title_justify="left")
@@ -117,14 +121,15 @@ def phases_table(found: list[phases.Phase]) -> Table:
     table.add_column(f"counts per {dimension}")
     table.add_column("transition", justify="right", no_wrap=True)
     table.add_column("errors")
+    table.add_column("transition errors")
     for phase in found:
         seconds = phase.transition_seconds
-        errors = ", ".join(f"{k}={v}" for k, v in phase.errors.items()) or "-"
         table.add_row(
             phase.name,
             _counts(phase, dimension),
             "-" if seconds is None else f"{seconds:.2f} s",
-            errors,
+            _kinds(phase.errors),
+            _kinds(phase.transition_errors),
         )
     return table
 

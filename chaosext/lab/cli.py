@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from chaosext.console import make_console
 from chaosext.lab import explain, runtime, tls, topology
 
 DOWN_HINT = "start one with: meshdrill lab up --detach"
@@ -220,7 +221,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if info is None:
         print(f"no lab runs in {state_dir}; {DOWN_HINT}")
         return 1
-    console = Console()
+    console = make_console()
     if not console.is_terminal:
         console = Console(width=160)  # pipes and files get whole lines
     try:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from chaosext.console import make_console
 from chaosext.lab import topology
 from chaosext.lab.prediction import Prediction, PredictionError, Selector, World
 
@@ -190,7 +191,7 @@ def cmd_explain(args: argparse.Namespace, console: Console | None = None) -> int
         print(json.dumps(as_json(prediction), indent=2))
         return 0
     if console is None:
-        console = Console()
+        console = make_console()
         if not console.is_terminal:
             console = Console(width=160)  # pipes and files get whole lines
     console.print(as_table(prediction))
