@@ -199,8 +199,12 @@ def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
 
 async def patch_object(request: web.Request, call: Call) -> web.Response:
     assert call.name is not None
+    # Read the body before the object: no await may fall between reading the object
+    # and storing the patched one, or a controller's update in between would make
+    # a patch without resourceVersion conflict, which a real API server never does.
+    body = await read_json(request)
     old = call.store.get(call.kind, call.namespace or "", call.name)
-    new = patched(call, request, old, await read_json(request))
+    new = patched(call, request, old, body)
     obj = admission.admit(call.store, call.kind, new, old)
     if dry_run(request):
         return respond(call.render(obj))

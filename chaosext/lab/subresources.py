@@ -37,11 +37,12 @@ async def scale(request: web.Request, call: rest.Call) -> web.StreamResponse:
     """GET, PUT or PATCH a Deployment's replicas through its Scale."""
     assert call.name is not None
     namespace = call.namespace or ""
+    # The body first: no await between reading the Deployment and storing it.
+    body = None if request.method == "GET" else await rest.read_json(request)
     deploy = call.store.get(call.kind, namespace, call.name)
     current = _scale_of(deploy)
     if request.method == "GET":
         return rest.respond(current)
-    body = await rest.read_json(request)
     if request.method == "PUT":
         if not isinstance(body, dict):
             raise ApiError.bad_request("the request body must be a Scale object")
@@ -76,10 +77,10 @@ async def scale(request: web.Request, call: rest.Call) -> web.StreamResponse:
 async def status(request: web.Request, call: rest.Call) -> web.StreamResponse:
     """GET the object, or PUT/PATCH only its status."""
     assert call.name is not None
+    body = None if request.method == "GET" else await rest.read_json(request)
     old = call.store.get(call.kind, call.namespace or "", call.name)
     if request.method == "GET":
         return rest.respond(call.render(old))
-    body = await rest.read_json(request)
     if request.method == "PUT":
         if not isinstance(body, dict):
             raise ApiError.bad_request("the request body must be an object")
