@@ -132,11 +132,21 @@ def phases(journal: Mapping[str, Any]) -> list[Phase]:
 
 
 def chart_dimension(found: list[Phase]) -> str | None:
-    """The dimension to chart: "cluster" when any phase has it, else the first."""
-    dimensions = [d for phase in found for d in phase.counts]
-    if "cluster" in dimensions:
+    """The dimension to chart: the coarsest one in which the traffic moved.
+
+    Cluster, then region, then zone, then pod: a zone drill keeps every answer in
+    one cluster, so its chart is by zone; a drill where nothing moved is by cluster.
+    """
+    present = {d for phase in found for d in phase.counts}
+    for dimension in COARSE_TO_FINE:
+        if dimension in present and len(destinations(found, dimension)) > 1:
+            return dimension
+    if "cluster" in present:
         return "cluster"
-    return dimensions[0] if dimensions else None
+    return sorted(present)[0] if present else None
+
+
+COARSE_TO_FINE = ("cluster", "region", "zone", "pod")
 
 
 def destinations(found: list[Phase], dimension: str) -> list[str]:
