@@ -5,7 +5,8 @@ The pod's node carries `topology.kubernetes.io/region|zone` (and Istio's
 `topology.istio.io/subzone`, `topology.istio.io/network`); the cluster is the
 kubeconfig context the pod was listed from. The resolver lists pods and nodes
 once per cluster and lists again only when an unknown hostname shows up (a
-replacement pod), at most once per `refresh_after` seconds.
+replacement pod), at most once per `refresh_after` seconds; pods it has seen
+keep their locality after they are gone.
 """
 
 import time
@@ -95,7 +96,9 @@ class LocalityResolver:
         return {name: self.resolve(name) for name in set(hostnames)}
 
     def refresh(self) -> _Snapshot:
-        pods: dict[str, Locality] = {}
+        # Pods seen before keep their locality: a pod deleted a moment ago (its
+        # cluster scaled to zero) may still answer while it terminates.
+        pods = dict(self._snapshot.pods) if self._snapshot else {}
         for context in self.contexts:
             with clusters.connect(context, self._configuration, self._secrets) as c:
                 pods.update(_list_localities(c, self.namespace, self.label_selector))
