@@ -12,6 +12,7 @@ of clusters. Streaming exec gets an ApiClient of its own as well, because
 import contextlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,11 @@ LAB = "lab"
 """The `kubeconfig` configuration value that means: the embedded mesh lab."""
 
 T = TypeVar("T")
+
+CONNECTION_PREFIX = re.compile(
+    r"^(?:<[^>]*>: |\w*HTTPS?Connection(?:Pool)?\([^)]*\): )+"
+)
+"""How urllib3 opens its messages: the connection object or pool, by host and port."""
 
 REQUEST_TIMEOUT = (5.0, 30.0)
 """(connect, read) seconds for every API call made through a Cluster."""
@@ -241,8 +247,21 @@ def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: An
         ) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise ClusterError(
-            f"API server of {cluster.describe()} did not answer ({what}): {exc}"
+            f"API server of {cluster.describe()} did not answer ({what}):"
+            f" {_network_error(exc)}"
         ) from exc
+
+
+def _network_error(exc: Exception) -> str:
+    """urllib3's error without its pool and URL (already named): the cause alone.
+
+    "HTTPSConnectionPool(host=..., port=...): Max retries exceeded with url: ...
+    (Caused by NewConnectionError(...: Failed to establish a new connection:
+    [Errno 111] Connection refused))" becomes "Failed to establish a new
+    connection: [Errno 111] Connection refused".
+    """
+    cause = getattr(exc, "reason", None) or exc
+    return CONNECTION_PREFIX.sub("", str(cause)) or type(cause).__name__
 
 
 def list_pods(cluster: Cluster, namespace: str, selector: str = "") -> list[Any]:

@@ -89,23 +89,45 @@ def recover(
     found: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for context in contexts or known:
-        with clusters.connect(context, configuration) as cluster:
-            for change in undo.find_changes(cluster, namespaces, run_id):
-                entry = {**change.to_json(), "undone": False}
-                if not dry_run:
-                    try:
-                        undo.undo(cluster, change)
-                        entry["undone"] = True
-                    except clusters.ClusterError as exc:
-                        entry["error"] = str(exc)
-                        failed.append(entry)
-                found.append(entry)
+        try:
+            with clusters.connect(context, configuration) as cluster:
+                malformed: list[str] = []
+                for change in undo.find_changes(cluster, namespaces, run_id, malformed):
+                    entry = {**change.to_json(), "undone": False}
+                    if not dry_run:
+                        try:
+                            undo.undo(cluster, change)
+                            entry["undone"] = True
+                        except clusters.ClusterError as exc:
+                            entry["error"] = str(exc)
+                            failed.append(entry)
+                    found.append(entry)
+                failed += [
+                    {"context": context, "error": m, "malformed": True}
+                    for m in malformed
+                ]
+        except (clusters.ClusterError, ValueError) as exc:
+            # One unreachable cluster must not keep the others broken.
+            failed.append({"context": context, "error": str(exc)})
     return {"changes": found, "failed": failed, "dry_run": dry_run}
 
 
 def _show(console: Console, result: dict[str, Any], dry_run: bool) -> None:
+    unchecked = [f for f in result["failed"] if "kind" not in f]
+    for failure in unchecked:
+        why = (
+            "cannot restore (malformed record)"
+            if failure.get("malformed")
+            else f"could not check context '{failure['context']}'"
+        )
+        print(f"meshdrill recover: {why}: {failure['error']}", file=sys.stderr)
     if not result["changes"]:
-        console.print("nothing to recover: no meshdrill restore records found")
+        if any(not f.get("malformed") for f in unchecked):
+            console.print("no meshdrill restore records in the contexts that answered")
+        elif unchecked:
+            console.print("no other meshdrill restore records found")
+        else:
+            console.print("nothing to recover: no meshdrill restore records found")
         return
     table = Table(title="meshdrill changes" + (" (dry run)" if dry_run else ""))
     for column in ("context", "object", "action", "prior", "run", "state"):

@@ -59,16 +59,28 @@ def find_changes(
     cluster: clusters.Cluster,
     namespaces: Collection[str] | None = None,
     run_id: str | None = None,
+    malformed: list[str] | None = None,
 ) -> list[Change]:
     """Every object in this cluster with a restore record (of `run_id` if given).
 
     `namespaces` None means all namespaces (needs cluster-wide list rights).
+    A record that cannot be read raises ValueError naming the object, unless a
+    `malformed` list is given: then it is described there, and the search goes
+    on (one hand-edited annotation must not keep every other change in place).
     """
     found: list[Change] = []
     for kind, items in _candidates(cluster, namespaces):
         for obj in items:
             meta = obj.metadata
-            record = read_record(meta.annotations)
+            try:
+                record = read_record(meta.annotations)
+            except ValueError as exc:
+                where = f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
+                problem = f"{kind} {where} in context '{cluster.context}': {exc}"
+                if malformed is None:
+                    raise ValueError(problem) from exc
+                malformed.append(problem)
+                continue
             if record is None or (run_id is not None and record.run != run_id):
                 continue
             found.append(

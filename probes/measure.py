@@ -8,12 +8,13 @@ from chaoslib import substitute
 from chaoslib.exceptions import ActivityFailed
 
 from chaosext.locality import LocalityResolver
-from probes import stats
+from probes import arguments, stats
 from probes.source import Source
 from probes.tally import Tally, tally
 
 __all__ = [
     "NoAnswer",
+    "NoKnownAnswer",
     "apply_error_budget",
     "check_split",
     "judge_split",
@@ -24,6 +25,11 @@ __all__ = [
 
 class NoAnswer(ActivityFailed):
     """Not one request of a batch was answered."""
+
+
+class NoKnownAnswer(NoAnswer):
+    """Answers came, but none from a pod of the workload (e.g. from pods deleted
+    moments ago: a waiting probe counts the batch as still failing)."""
 
 
 def check_split(
@@ -44,7 +50,9 @@ def check_split(
             ' {"${cluster_a_context}": 0.5, "${cluster_b_context}": 0.5}'
         )
     resolved = {
-        str(substitute(str(k), dict(configuration or {}), dict(secrets or {}))): v
+        str(substitute(str(k), dict(configuration or {}), dict(secrets or {}))): (
+            arguments.real(f"expected[{k}]", v)
+        )
         for k, v in expected.items()
     }
     try:
@@ -66,10 +74,12 @@ def measure(src: Source, resolver: LocalityResolver, by: str, count: int) -> Tal
         )
     if not counted.counts["pod"]:
         names = ", ".join(sorted(counted.unknown)[:3])
-        raise ActivityFailed(
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
+        raise NoKnownAnswer(
             f"none of {counted.answered} answers from {src.describe()} matches a pod"
             f" of the workload in {resolver.namespace} ({', '.join(resolver.contexts)},"
             f" selector '{resolver.label_selector}'); answers were: {names}"
+            f"; errors: {errors or 'none'}"
         )
     return counted
 

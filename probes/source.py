@@ -54,6 +54,8 @@ class Source:
             return f"exec in {e.get('namespace')}/{e.get('pod')} ({e.get('context')})"
         if "ingress" in self.spec:
             i = self.spec["ingress"]
+            if i.get("url"):
+                return f"{i['url']} (ingress.url)"
             return f"ingress {i.get('service')} ({i.get('context')})"
         return str(self.spec.get("url"))
 
@@ -77,10 +79,10 @@ class Source:
     def url(self) -> str:
         path = str(self.spec.get("path", "/"))
         if "ingress" in self.spec:
-            return (
-                _ingress_base(self.spec["ingress"], self.configuration, self.secrets)
-                + path
-            )
+            ingress = self.spec["ingress"]
+            if ingress.get("url"):  # a DNS name or a port-forward, used as is
+                return str(ingress["url"]).rstrip("/") + path
+            return _ingress_base(ingress, self.configuration, self.secrets) + path
         return str(self.spec["url"]).rstrip("/") + (path if path != "/" else "/")
 
     def _sample_exec(self, count: int) -> sampling.Sample:

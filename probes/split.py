@@ -6,7 +6,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from probes import measure, stats
+from probes import arguments, measure, stats
 from probes.source import resolver_for, source_from
 
 __all__ = ["hostname_split", "traffic_all_in"]
@@ -43,6 +43,11 @@ def hostname_split(
     pod of the workload, or when an argument is invalid (the message names it).
     """
     started = time.time()
+    tolerance = arguments.real("tolerance", tolerance)
+    confidence = arguments.real("confidence", confidence)
+    samples = arguments.integer("samples", samples, low=1)
+    max_samples = arguments.integer("max_samples", max_samples, low=1)
+    max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
     expected = measure.check_split(
@@ -80,6 +85,10 @@ def traffic_all_in(
     Fails (ActivityFailed) as `hostname_split` does.
     """
     started = time.time()
+    samples = arguments.integer("samples", samples, low=1)
+    confidence = arguments.real("confidence", confidence)
+    max_leakage = arguments.real("max_leakage", max_leakage)
+    max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
     counted = measure.measure(src, resolver, by, samples)

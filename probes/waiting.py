@@ -8,7 +8,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosext import annotations
-from probes import measure
+from probes import arguments, measure
 from probes.source import resolver_for, source_from
 from probes.tally import Tally
 
@@ -53,15 +53,26 @@ def wait_for_split(
     started = time.time()
     if annotations.is_dry_run(configuration):
         return {"probe": "wait_for_split", "verdict": "skipped", "dry_run": True}
+    tolerance = arguments.real("tolerance", tolerance)
+    confidence = arguments.real("confidence", confidence)
+    batch = arguments.integer("batch", batch, low=1)
+    consecutive = arguments.integer("consecutive", consecutive, low=1)
+    deadline = arguments.real("deadline", deadline)
+    if deadline <= 0:
+        raise ActivityFailed(f"argument 'deadline' must be > 0, got {deadline:g}")
+    max_samples = arguments.integer("max_samples", max_samples, low=1)
+    max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
+    if max_transition_errors is not None and max_transition_errors != "":
+        max_transition_errors = arguments.integer(
+            "max_transition_errors", max_transition_errors, low=0
+        )
+    else:
+        max_transition_errors = None
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
     expected = measure.check_split(
         expected, tolerance, confidence, configuration, secrets
     )
-    if batch < 1 or consecutive < 1 or deadline <= 0:
-        raise ActivityFailed(
-            "wait_for_split: batch, consecutive and deadline must be > 0"
-        )
     timeline: list[dict[str, Any]] = []
     streak: list[Tally] = []
     streak_start = started
@@ -71,7 +82,7 @@ def wait_for_split(
         try:
             counted: Tally | None = measure.measure(src, resolver, by, batch)
             note = None
-        except measure.NoAnswer as exc:  # nothing answered (yet): still failing
+        except measure.NoAnswer as exc:  # nothing (known) answered yet: still failing
             counted, note = None, str(exc)
         ok = counted is not None and _batch_passes(
             counted, by, expected, tolerance, max_error_rate
@@ -170,6 +181,11 @@ def _timed_out(
 ) -> dict[str, Any]:
     last = timeline[-1] if timeline else {}
     seen = last.get("counts") or last.get("note") or "nothing"
+    if last.get("errors"):
+        seen = f"{seen} and {last['errors']} errors"
+    while_waiting = ""
+    if transition_errors:
+        while_waiting = f"; errors while waiting: {dict(transition_errors)}"
     return {
         "probe": "wait_for_split",
         "source": src.describe(),
@@ -183,7 +199,7 @@ def _timed_out(
         "transition_error_total": sum(transition_errors.values()),
         "reasons": [
             f"no {consecutive} consecutive batches of {batch} matched {expected}"
-            f" within {deadline:g} s; last batch: {seen}"
+            f" within {deadline:g} s; last batch: {seen}{while_waiting}"
         ],
         "batches": timeline,
         "started_at": started,

@@ -125,6 +125,18 @@ def after_experiment_control(
     settings: Settings = None,
     safeguards: dict[str, Any] | None = None,
 ) -> None:
+    with restore.signals_held():  # a second Ctrl-C must not skip the restore
+        _after_experiment(context, state, configuration, secrets, experiment, settings)
+
+
+def _after_experiment(
+    context: Experiment,
+    state: Journal,
+    configuration: Configuration,
+    secrets: Secrets,
+    experiment: Experiment,
+    settings: Settings,
+) -> None:
     safeguard.stop(configuration)
     if isinstance(state, dict):
         notes = state.setdefault("meshdrill", {})

@@ -40,7 +40,8 @@ def before_experiment_control(
     if allowed is None and not on_lab:
         refuse(
             configuration,
-            "blast-radius guard: this drill targets real clusters but configuration"
+            _missing_kubeconfig(configuration)
+            + "blast-radius guard: this drill targets real clusters but configuration"
             " 'allowed_contexts' is not set: list the kubeconfig contexts it may"
             " touch (e.g. in your var file); nothing was done",
         )
@@ -58,6 +59,18 @@ def before_experiment_control(
                 f"blast-radius guard: {where} names namespace '{value}', which is not"
                 f" in allowed_namespaces ({', '.join(namespaces)}); nothing was done",
             )
+
+
+def _missing_kubeconfig(configuration: Mapping[str, Any]) -> str:
+    """A prefix naming the configured kubeconfig file when it is missing, else ""."""
+    path = configuration.get("kubeconfig")
+    if not isinstance(path, str) or not path or path == clusters.LAB:
+        return ""
+    try:
+        clusters.kubeconfig_path({"kubeconfig": path})
+    except clusters.ClusterError as exc:
+        return f"{exc}; "
+    return ""
 
 
 def referenced(

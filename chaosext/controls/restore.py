@@ -23,7 +23,7 @@ from chaosext import clusters, undo
 from chaosext.annotations import RUN_ID_KEY
 from chaosext.controls.refusal import refused
 
-__all__ = ["after_experiment_control", "before_experiment_control"]
+__all__ = ["after_experiment_control", "before_experiment_control", "signals_held"]
 
 logger = logging.getLogger("chaostoolkit")
 
@@ -51,8 +51,16 @@ def after_experiment_control(
     if not run_id or refused(configuration):
         return  # refused before anything was done
     summary: dict[str, Any] = {"restored": [], "failed": [], "contexts": {}}
-    with _signals_held():
+    with signals_held():
+        known = _kubeconfig_contexts(configuration, secrets)
         for context_name in sorted(_contexts(configuration, state)):
+            if known is not None and context_name not in known:
+                # Actions connect only to contexts of this kubeconfig: nothing of
+                # this run can be there (the run failed naming it, if it used it).
+                logger.info(
+                    "context '%s' is not in the kubeconfig: skipped", context_name
+                )
+                continue
             _restore_context(
                 context_name, run_id, configuration, secrets, state, summary
             )
@@ -74,7 +82,8 @@ def _restore_context(
         with clusters.connect(name, configuration, secrets) as cluster:
             summary["contexts"][name] = cluster.server
             namespaces = _namespaces(configuration, journal)
-            for change in undo.find_changes(cluster, namespaces, run_id):
+            malformed: list[str] = []
+            for change in undo.find_changes(cluster, namespaces, run_id, malformed):
                 try:
                     undo.undo(cluster, change)
                 except clusters.ClusterError as exc:
@@ -83,6 +92,8 @@ def _restore_context(
                     continue
                 logger.warning("restored what the run left: %s", change.describe())
                 summary["restored"].append(change.to_json())
+            for problem in malformed:  # not a record this run wrote: leave it be
+                logger.warning("left alone: %s", problem)
     except (clusters.ClusterError, ValueError) as exc:
         logger.error(
             "could not check context '%s' for changes to restore: %s;"
@@ -93,6 +104,18 @@ def _restore_context(
             name,
         )
         summary["failed"].append({"context": name, "error": str(exc)})
+
+
+def _kubeconfig_contexts(
+    configuration: Mapping[str, Any], secrets: Secrets
+) -> set[str] | None:
+    """The contexts the run's kubeconfig declares; None when it cannot be read."""
+    try:
+        return set(
+            clusters.contexts_in(clusters.kubeconfig_path(configuration, secrets))
+        )
+    except clusters.ClusterError:
+        return None
 
 
 def _contexts(configuration: Mapping[str, Any], journal: Journal) -> set[str]:
@@ -131,13 +154,17 @@ def _output_values(journal: Journal, key: str) -> set[str]:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold off SIGINT/SIGTERM while restoring; say so if one arrives."""
+def signals_held() -> Iterator[None]:
+    """Hold off SIGINT/SIGTERM while restoring; say so if one arrives.
+
+    The drill control holds them from the moment the run ends (nesting is fine),
+    so that a second Ctrl-C can cut short neither the restore nor the journal.
+    """
 
     def held(signum: int, _frame: Any) -> None:
         logger.warning(
-            "signal %s received while restoring: restore goes on (kill -9 and"
-            " `meshdrill recover` if you must stop it)",
+            "signal %s received while the drill restores and records its verdict:"
+            " that goes on (kill -9, then `meshdrill recover`, if you must stop it)",
             signal.Signals(signum).name,
         )
 

@@ -104,7 +104,7 @@ class Watch(threading.Thread):
         if tolerance is not None and not within_tolerance(
             tolerance, value, self.configuration, self.secrets
         ):
-            self.trip(f"probe '{name}' out of tolerance: {str(value)[:300]}")
+            self.trip(f"probe '{name}' out of tolerance: {_summary(value)}")
 
     def trip(self, reason: str) -> None:
         if self.stopped.is_set() or TRIPPED_KEY in self.configuration:
@@ -113,6 +113,14 @@ class Watch(threading.Thread):
         self.stopped.set()
         logger.error("safeguard tripped, ending the drill: %s", reason)
         os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: interrupted, rollbacks
+
+
+def _summary(value: Any) -> str:
+    """A probe's verdict and reasons (meshdrill probes), else its output, short."""
+    if isinstance(value, dict) and value.get("reasons"):
+        reasons = "; ".join(str(r) for r in value["reasons"])
+        return f"verdict {value.get('verdict')}: {reasons}"[:500]
+    return str(value)[:300]
 
 
 def start(

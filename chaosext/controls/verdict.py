@@ -89,7 +89,7 @@ def judge(journal: Journal) -> dict[str, Any]:
     for rollback in journal.get("rollbacks") or []:
         if rollback.get("status") == "failed":
             name = f"rollback: {rollback.get('activity', {}).get('name', '?')}"
-            reasons.append((name, str(rollback.get("exception") or "failed")[-300:]))
+            reasons.append((name, _exception(rollback)))
     notes = journal.get("meshdrill") or {}
     if notes.get("safeguard"):
         reasons.insert(0, ("safeguard", str(notes["safeguard"])))

@@ -193,6 +193,10 @@ def parse(text: str, source: str) -> Topology:
     """Validate the YAML text of a topology read from `source`."""
     try:
         doc = yamlmarks.load(text)
+    except yaml.MarkedYAMLError as exc:  # one line, naming the line
+        mark = exc.problem_mark or exc.context_mark
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise TopologyError(f"{source}: not valid YAML{at}: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise TopologyError(f"{source}: not valid YAML: {exc}") from exc
     from chaosext.lab.topoparse import Parser  # it builds this module's types

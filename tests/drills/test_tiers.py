@@ -1,0 +1,180 @@
+"""Every tier drill passes against its shipped lab topology, from a fresh machine.
+
+Each test is `chaos run experiments/<tier>.json` with no kubeconfig and no lab
+running: the drill's control starts the tier's default topology (shipped timing,
+shipped statistics), runs the fault and the repair, and stops the lab. The
+region-outage tier has its own file (test_region_outage.py).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.drills.drilling import DrillRun, run_drill
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Tier:
+    experiment: str
+    before: str
+    failover: str
+    failover_by: str
+    failover_in: frozenset[str]
+    recovery: str
+    recovery_by: str
+    recovery_in: frozenset[str]
+
+    def __str__(self) -> str:
+        return self.experiment.removesuffix(".json")
+
+
+def _in(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+TIERS = [
+    Tier(
+        "cluster_failover.json",
+        "before: in-cluster1",
+        "method: all-traffic-fails-over-to-cluster2",
+        "cluster",
+        _in("cluster2"),
+        "method: traffic-returns-in-cluster1",
+        "cluster",
+        _in("cluster1"),
+    ),
+    Tier(
+        "zone_failover.json",
+        "before: in-the-client-zone",
+        "method: traffic-fails-over-to-the-other-zone",
+        "zone",
+        _in("us-east-1b"),
+        "method: traffic-returns-to-the-client-zone",
+        "zone",
+        _in("us-east-1a"),
+    ),
+    Tier(
+        "zone_outage.json",
+        "before: in-the-client-region",
+        "method: traffic-fails-over-to-the-other-zone",
+        "zone",
+        _in("us-east-1b"),
+        "method: traffic-stays-in-the-region",
+        "region",
+        _in("us-east-1"),
+    ),
+    Tier(
+        "region_failover.json",
+        "before: in-the-client-zone",
+        "method: all-traffic-fails-over-to-the-other-region",
+        "region",
+        _in("us-west-2"),
+        "method: traffic-returns-in-the-client-zone",
+        "zone",
+        _in("us-east-1a"),
+    ),
+    Tier(
+        "waypoint_failover.json",
+        "before: in-the-waypoint-zone",
+        "method: all-traffic-fails-over-to-cluster2",
+        "cluster",
+        _in("cluster2"),
+        "method: traffic-returns-in-the-waypoint-zone",
+        "zone",
+        _in("us-east-1a"),
+    ),
+    Tier(
+        "outlier_ejection.json",
+        "before: traffic-splits-50-50",
+        "method: failing-pods-are-ejected",
+        "cluster",
+        _in("cluster-b"),
+        "method: traffic-returns-after-the-ejection-time",
+        "cluster",
+        _in("cluster-a", "cluster-b"),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def drills(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Tier], DrillRun]:
+    """`chaos run` of a tier's default drill, once per module."""
+    done: dict[str, DrillRun] = {}
+
+    def drill(tier: Tier) -> DrillRun:
+        if tier.experiment not in done:
+            tmp = tmp_path_factory.mktemp(str(tier))
+            done[tier.experiment] = run_drill(tier.experiment, tmp)
+        return done[tier.experiment]
+
+    return drill
+
+
+@pytest.fixture(scope="module", params=TIERS, ids=str)
+def tier_run(
+    request: pytest.FixtureRequest, drills: Callable[[Tier], DrillRun]
+) -> tuple[Tier, DrillRun]:
+    """One tier and its run, shared by the checks on its journal."""
+    return request.param, drills(request.param)
+
+
+def test_the_drill_passes_on_a_fresh_machine(tier_run: tuple[Tier, DrillRun]):
+    """Exit 0, a completed journal, not deviated, meshdrill verdict passed."""
+    _, run = tier_run
+    assert run.code == 0, run.log[-3000:]
+    assert run.journal["status"] == "completed"
+    assert run.journal["deviated"] is False
+    assert run.verdict["verdict"] == "passed", run.verdict.get("reasons")
+    assert run.verdict["restore"]["failed"] == []
+
+
+def test_every_phase_counts_answers_by_cluster_region_and_zone(
+    tier_run: tuple[Tier, DrillRun],
+):
+    """Each measured phase holds non-empty counts per cluster, region and zone."""
+    tier, run = tier_run
+    phases = run.verdict["phases"]
+    names = {phase["name"] for phase in phases}
+    assert {tier.before, tier.failover, tier.recovery} <= names
+    assert any(name.startswith("after: ") for name in names)
+    for phase in phases:
+        counts = phase["counts"]
+        totals = {sum(counts[by].values()) for by in ("cluster", "region", "zone")}
+        assert len(totals) == 1, (phase["name"], counts)
+        assert totals.pop() > 0, phase["name"]
+
+
+def test_the_failover_lands_where_the_tier_promises(tier_run: tuple[Tier, DrillRun]):
+    """Time to failover and its client errors are recorded; answers are all there."""
+    tier, run = tier_run
+    failover = run.phase(tier.failover)
+    assert failover["transition_seconds"] is not None
+    assert isinstance(failover["transition_errors"], dict)
+    assert set(failover["counts"][tier.failover_by]) == tier.failover_in
+
+
+def test_the_recovery_lands_where_the_tier_promises(tier_run: tuple[Tier, DrillRun]):
+    """Time to recover and its client errors are recorded; answers are all there."""
+    tier, run = tier_run
+    recovery = run.phase(tier.recovery)
+    assert recovery["transition_seconds"] is not None
+    assert isinstance(recovery["transition_errors"], dict)
+    assert set(recovery["counts"][tier.recovery_by]) == tier.recovery_in
+
+
+def test_ejected_pods_stay_out_after_they_heal(drills: Callable[[Tier], DrillRun]):
+    """outlier_ejection: the first recovery batch is still all cluster B (ejected).
+
+    The fault is cleared right after the ejection, but Envoy takes an ejected
+    host back only after baseEjectionTime (30 s in guide 000): the recovery
+    starts with cluster A still out, which proves the failover was an ejection
+    and not the pods answering again.
+    """
+    tier = next(t for t in TIERS if t.experiment == "outlier_ejection.json")
+    run = drills(tier)
+    assert run.code == 0, run.log[-3000:]
+    first = run.phase(tier.recovery)["batches"][0]
+    assert set(first["counts"]) == {"cluster-b"}, first
