@@ -153,7 +153,7 @@ def test_the_failover_lands_where_the_tier_promises(tier_run: tuple[Tier, DrillR
     failover = run.phase(tier.failover)
     assert failover["transition_seconds"] is not None
     assert isinstance(failover["transition_errors"], dict)
-    assert set(failover["counts"][tier.failover_by]) == tier.failover_in
+    assert_lands(failover["counts"][tier.failover_by], tier.failover_in)
 
 
 def test_the_recovery_lands_where_the_tier_promises(tier_run: tuple[Tier, DrillRun]):
@@ -162,7 +162,18 @@ def test_the_recovery_lands_where_the_tier_promises(tier_run: tuple[Tier, DrillR
     recovery = run.phase(tier.recovery)
     assert recovery["transition_seconds"] is not None
     assert isinstance(recovery["transition_errors"], dict)
-    assert set(recovery["counts"][tier.recovery_by]) == tier.recovery_in
+    assert_lands(recovery["counts"][tier.recovery_by], tier.recovery_in)
+
+
+def assert_lands(counts: dict[str, int], expected: set[str]) -> None:
+    """Every expected destination answered, and at most 3% came from elsewhere.
+
+    A batch that straddles the switch may carry a stray answer: the tiers promise
+    at most `failover_tolerance` (3%) elsewhere, not none.
+    """
+    assert expected <= set(counts), counts
+    stray = sum(n for dest, n in counts.items() if dest not in expected)
+    assert stray <= 0.03 * sum(counts.values()), counts
 
 
 def test_ejected_pods_stay_out_after_they_heal(drills: Callable[[Tier], DrillRun]):
