@@ -71,7 +71,12 @@ class Drill:
         self.output_path = tmp / f"{name}.out"
         with self.output_path.open("w") as out:
             self.proc = subprocess.Popen(
-                argv, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT
+                argv,
+                cwd=tmp,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_sigint_as_at_a_terminal,
             )
 
     def until(self, condition: Callable[[], T | None], timeout: float, what: str) -> T:
@@ -113,6 +118,16 @@ class Drill:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+def _sigint_as_at_a_terminal() -> None:
+    """Give the drill SIGINT's default disposition, as a shell in a terminal does.
+
+    A non-interactive shell starts background jobs with SIGINT ignored, and an
+    ignored signal stays ignored across exec: under such a CI the drill would
+    never see the Ctrl-C these tests send. A user's terminal never does that.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_drill(
