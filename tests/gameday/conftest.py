@@ -3,7 +3,6 @@
 import io
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,16 +14,14 @@ from rich.console import Console
 from chaosext.gameday.cron import CronSchedule
 from chaosext.gameday.executor import Interrupt
 from chaosext.gameday.model import Drill, GameDay, Webhook
+from tests import labfixtures
 
 Outcome = tuple[int, dict[str, Any] | None]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Poll `condition` until it holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+    labfixtures.wait_for(condition, timeout, "a game-day condition", interval=0.01)
 
 
 def passed_journal(*transitions: float | None) -> dict[str, Any]:
