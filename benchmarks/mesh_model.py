@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import figures
 
-from chaosext.lab import mesh, topology
+from chaosext import mesh
+from chaosext.lab import topology
 from chaosext.lab.prediction import PredictionError, World
 
 STEP = 1e-4

@@ -7,7 +7,8 @@ are 422 `Invalid` naming the object and the field, as the real API server's are.
 import copy
 from typing import Any
 
-from chaosext.lab import kinds, mesh, selectors
+from chaosext import mesh
+from chaosext.lab import kinds, selectors
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj, Store
 

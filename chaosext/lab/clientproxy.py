@@ -33,7 +33,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from chaosext.lab import dataplane, kinds, mesh
+from chaosext import mesh
+from chaosext.lab import dataplane, kinds
 from chaosext.lab.endpoints import service_hosts
 from chaosext.lab.store import Obj, Store
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from chaosext import mesh
 from chaosext.lab import exec as labexec
-from chaosext.lab import kinds, mesh, objects, rest
+from chaosext.lab import kinds, objects, rest
 from chaosext.lab.clientproxy import ClientProxy, Mesh, WaypointRef
 from chaosext.lab.store import Obj, Store
 from chaosext.lab.topology import Client, Topology, Waypoint

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from chaosext.lab import mesh
+from chaosext import mesh
 from chaosext.lab.endpoints import EndpointView, Snapshot
 
 log = logging.getLogger("meshdrill.lab.dataplane")

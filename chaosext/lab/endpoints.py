@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaosext.lab import kinds, mesh
+from chaosext import mesh
+from chaosext.lab import kinds
 from chaosext.lab.kubelet import is_ready
 from chaosext.lab.objects import (
     HOSTS_ANNOTATION,

@@ -18,7 +18,8 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from chaosext.lab import admission, kinds, mesh, objects
+from chaosext import mesh
+from chaosext.lab import admission, kinds, objects
 from chaosext.lab.apiserver import ApiServer
 from chaosext.lab.controller import Controller
 from chaosext.lab.dataplane import Upstream

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaosext.lab import kinds, mesh, objects, scheduler
+from chaosext import mesh
+from chaosext.lab import kinds, objects, scheduler
 from chaosext.lab.clientproxy import Choice, Mesh
 from chaosext.lab.clients import client_identity, waypoint_refs
 from chaosext.lab.endpoints import Address, ControlPlane, service_hosts

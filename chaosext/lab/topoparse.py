@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from chaosext.lab import kinds, mesh, yamlmarks
+from chaosext import mesh
+from chaosext.lab import kinds, yamlmarks
 from chaosext.lab.schema import SUBDOMAIN_RE, Checker
 from chaosext.lab.topology import (
     DEFAULT_IMAGE,

@@ -11,7 +11,8 @@ import pytest
 import requests
 import yaml
 
-from chaosext.lab import mesh, runtime
+from chaosext import mesh
+from chaosext.lab import runtime
 from chaosext.lab.endpoints import EndpointView
 from tests.labfixtures import (
     apps,

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from chaosext.lab.mesh import Endpoint, Locality, Proxy, ServiceConfig
+from chaosext.mesh import Endpoint, Locality, Proxy, ServiceConfig
 
 # Guide 000 step 3, `spec:` verbatim.
 GUIDE_000_DR: dict[str, Any] = yaml.safe_load(

@@ -12,7 +12,7 @@ from mesh_factories import (
     service,
 )
 
-from chaosext.lab.mesh import (
+from chaosext.mesh import (
     Endpoint,
     Locality,
     Proxy,

@@ -3,8 +3,8 @@
 import pytest
 from mesh_factories import OUTLIER_ONLY_DR, by_prefix, dr_with, ep, eps, proxy, service
 
-from chaosext.lab.mesh import predict
-from chaosext.lab.mesh.envoy import (
+from chaosext.mesh import predict
+from chaosext.mesh.envoy import (
     choose_priority,
     effective_locality_weight,
     priority_health,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chaosext.lab.mesh.outlier import OutlierDetector
-from chaosext.lab.mesh.types import Outlier
+from chaosext.mesh.outlier import OutlierDetector
+from chaosext.mesh.types import Outlier
 
 
 def detector(hosts: int = 2, **settings) -> OutlierDetector:

@@ -3,13 +3,13 @@
 import pytest
 from mesh_factories import OUTLIER_ONLY_DR, dr_with, ep, loc, proxy, service
 
-from chaosext.lab.mesh import assignment, predict
-from chaosext.lab.mesh.priorities import (
+from chaosext.mesh import assignment, predict
+from chaosext.mesh.priorities import (
     lb_priority,
     locality_match,
     priority_label_overrides,
 )
-from chaosext.lab.mesh.types import NETWORK, REGION, ZONE
+from chaosext.mesh.types import NETWORK, REGION, ZONE
 
 
 def priorities_of(a) -> dict[str, int]:

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mesh_factories import dr_with, ep, proxy, service
 
-from chaosext.lab.mesh import Endpoint, assignment, predict
-from chaosext.lab.mesh.envoy import priority_load
+from chaosext.mesh import Endpoint, assignment, predict
+from chaosext.mesh.envoy import priority_load
 
 LOCALITIES = ["r1/z1", "r1/z2", "r2/z1", "r2/z2", "r3/z1"]
 DRS: list[dict[str, Any] | None] = [

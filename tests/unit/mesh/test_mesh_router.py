@@ -15,7 +15,7 @@ from mesh_factories import (
     service,
 )
 
-from chaosext.lab.mesh import DEFAULT_RETRIES, Endpoint, Router, predict
+from chaosext.mesh import DEFAULT_RETRIES, Endpoint, Router, predict
 
 EJECT_FAST = dr_with(
     None,

@@ -3,14 +3,14 @@
 import pytest
 from mesh_factories import OUTLIER_ONLY_DR, dr_with, ep, eps, proxy, service
 
-from chaosext.lab.mesh import assignment, predict
-from chaosext.lab.mesh.settings import (
+from chaosext.mesh import assignment, predict
+from chaosext.mesh.settings import (
     applicable_setting,
     panic_threshold,
     parse_outlier,
     traffic_distribution,
 )
-from chaosext.lab.mesh.types import HOSTNAME, NETWORK, REGION, SUBZONE, ZONE
+from chaosext.mesh.types import HOSTNAME, NETWORK, REGION, SUBZONE, ZONE
 
 
 def test_dr_locality_setting_is_used_whole():

@@ -3,7 +3,7 @@
 import pytest
 from mesh_factories import GUIDE_000_DR, GUIDE_001_WAYPOINT_DR, dr_with
 
-from chaosext.lab.mesh import parse_duration, validate_destination_rule
+from chaosext.mesh import parse_duration, validate_destination_rule
 
 LB = "trafficPolicy.loadBalancer.localityLbSetting"
 

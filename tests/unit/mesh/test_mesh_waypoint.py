@@ -5,8 +5,8 @@ import copy
 import pytest
 from mesh_factories import GUIDE_001_WAYPOINT_DR, by_prefix, ep, proxy, service
 
-from chaosext.lab.mesh import Endpoint, assignment, predict, validate_destination_rule
-from chaosext.lab.mesh.types import REGION, ZONE
+from chaosext.mesh import Endpoint, assignment, predict, validate_destination_rule
+from chaosext.mesh.types import REGION, ZONE
 
 WAYPOINT_SVC = service(GUIDE_001_WAYPOINT_DR)
 

@@ -5,7 +5,7 @@ import random
 import pytest
 from mesh_factories import GUIDE_001_WAYPOINT_DR, by_prefix, ep, proxy, service
 
-from chaosext.lab.mesh import Endpoint, Proxy, Router, assignment, predict
+from chaosext.mesh import Endpoint, Proxy, Router, assignment, predict
 
 
 def guide_001_client() -> Proxy:

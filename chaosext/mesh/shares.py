@@ -2,9 +2,9 @@
 
 from collections.abc import Collection, Sequence
 
-from chaosext.lab.mesh import envoy, ztunnel
-from chaosext.lab.mesh.cla import assignment
-from chaosext.lab.mesh.types import Assignment, Endpoint, Proxy, ServiceConfig
+from chaosext.mesh import envoy, ztunnel
+from chaosext.mesh.cla import assignment
+from chaosext.mesh.types import Assignment, Endpoint, Proxy, ServiceConfig
 
 
 def _spread(shares: dict[str, float], mass: float, hosts: Sequence[Endpoint]) -> None:

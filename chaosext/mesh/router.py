@@ -5,10 +5,10 @@
 import random
 from collections.abc import Collection, Sequence
 
-from chaosext.lab.mesh import envoy, ztunnel
-from chaosext.lab.mesh.cla import assignment
-from chaosext.lab.mesh.outlier import OutlierDetector
-from chaosext.lab.mesh.types import Assignment, Endpoint, Outlier, Proxy, ServiceConfig
+from chaosext.mesh import envoy, ztunnel
+from chaosext.mesh.cla import assignment
+from chaosext.mesh.outlier import OutlierDetector
+from chaosext.mesh.types import Assignment, Endpoint, Outlier, Proxy, ServiceConfig
 
 DEFAULT_RETRIES = 2
 """Istio's default route retry: 2 retries on connect-failure, refused-stream,

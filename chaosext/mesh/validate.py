@@ -10,9 +10,9 @@ Errors follow [I] `pkg/config/validation/agent/validation.go`
 from collections.abc import Mapping
 from typing import Any
 
-from chaosext.lab.mesh.durations import parse_duration
-from chaosext.lab.mesh.settings import LB_PATH, OUTLIER_PATH
-from chaosext.lab.mesh.types import REGION, SUBZONE, ZONE
+from chaosext.mesh.durations import parse_duration
+from chaosext.mesh.settings import LB_PATH, OUTLIER_PATH
+from chaosext.mesh.types import REGION, SUBZONE, ZONE
 
 WARNING = "warning: "
 _LB_SIMPLE = {

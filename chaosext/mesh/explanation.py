@@ -2,10 +2,10 @@
 
 from collections.abc import Collection, Sequence
 
-from chaosext.lab.mesh.cla import assignment
-from chaosext.lab.mesh.durations import format_duration
-from chaosext.lab.mesh.shares import shares_for
-from chaosext.lab.mesh.types import Assignment, Endpoint, Outlier, Proxy, ServiceConfig
+from chaosext.mesh.cla import assignment
+from chaosext.mesh.durations import format_duration
+from chaosext.mesh.shares import shares_for
+from chaosext.mesh.types import Assignment, Endpoint, Outlier, Proxy, ServiceConfig
 
 
 def _outlier_line(o: Outlier | None) -> str:

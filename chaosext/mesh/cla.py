@@ -9,8 +9,8 @@ ztunnel is delegated to `ztunnel.assignment`.
 
 from collections.abc import Sequence
 
-from chaosext.lab.mesh import priorities, settings, ztunnel
-from chaosext.lab.mesh.types import (
+from chaosext.mesh import priorities, settings, ztunnel
+from chaosext.mesh.types import (
     Assignment,
     Endpoint,
     Group,

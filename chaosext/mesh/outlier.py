@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from math import ceil, floor
 
-from chaosext.lab.mesh.types import Outlier
+from chaosext.mesh.types import Outlier
 
 _EPS = 1e-9
 GATEWAY_ERRORS = frozenset({502, 503, 504})

@@ -12,13 +12,13 @@ DestinationRules are ignored. Not-ready endpoints are not in the set
 
 from collections.abc import Sequence
 
-from chaosext.lab.mesh.settings import (
+from chaosext.mesh.settings import (
     PREFER_NETWORK,
     PREFER_SAME_NODE,
     PREFER_SAME_ZONE,
     traffic_distribution,
 )
-from chaosext.lab.mesh.types import (
+from chaosext.mesh.types import (
     Assignment,
     Endpoint,
     Group,

@@ -9,7 +9,7 @@ From [E] `load_balancer_impl.cc` (LoadBalancerBase: `recalculatePerPriorityState
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from chaosext.lab.mesh.types import Assignment, Endpoint, Group
+from chaosext.mesh.types import Assignment, Endpoint, Group
 
 OVERPROVISIONING_FACTOR = 140  # istiod never sets it: Envoy's default
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaosext.lab.mesh.durations import parse_duration
-from chaosext.lab.mesh.types import (
+from chaosext.mesh.durations import parse_duration
+from chaosext.mesh.types import (
     HOSTNAME,
     NETWORK,
     REGION,

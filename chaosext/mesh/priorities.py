@@ -9,7 +9,7 @@ Rule for rule from [I] `pilot/pkg/networking/core/loadbalancer/loadbalancer.go`
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from chaosext.lab.mesh.types import (
+from chaosext.mesh.types import (
     Distribute,
     Endpoint,
     Failover,

@@ -6,12 +6,12 @@ locality weights), `outlier` (outlier detection), `ztunnel`, `router` (`Router`)
 `shares` (`predict`), `validate`, `explanation` (`explain`), `durations`.
 """
 
-from chaosext.lab.mesh.cla import assignment
-from chaosext.lab.mesh.durations import parse_duration
-from chaosext.lab.mesh.explanation import explain
-from chaosext.lab.mesh.router import DEFAULT_RETRIES, Router
-from chaosext.lab.mesh.shares import predict
-from chaosext.lab.mesh.types import (
+from chaosext.mesh.cla import assignment
+from chaosext.mesh.durations import parse_duration
+from chaosext.mesh.explanation import explain
+from chaosext.mesh.router import DEFAULT_RETRIES, Router
+from chaosext.mesh.shares import predict
+from chaosext.mesh.types import (
     Assignment,
     Endpoint,
     Group,
@@ -21,7 +21,7 @@ from chaosext.lab.mesh.types import (
     Proxy,
     ServiceConfig,
 )
-from chaosext.lab.mesh.validate import validate_destination_rule
+from chaosext.mesh.validate import validate_destination_rule
 
 __all__ = [
     "DEFAULT_RETRIES",
