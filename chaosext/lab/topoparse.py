@@ -132,9 +132,6 @@ def _namespace_by_name(value: Any) -> Any:
 NamespaceItem = Annotated[NamespaceSpec, BeforeValidator(_namespace_by_name)]
 
 
-NamespaceItem = Annotated[NamespaceSpec, BeforeValidator(_namespace_by_name)]
-
-
 class ServiceSpecSpec(Strict):
     port: Port = 80
     targetPort: Port = 8080
