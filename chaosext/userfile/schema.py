@@ -82,12 +82,15 @@ def validate(
         instance = model.model_validate(doc.data, context=dict(context or {}))
     except ValidationError as exc:
         problems = [_problem(doc, model, error) for error in exc.errors()]
-        raise UserFileError(_unique(problems)) from None
+        raise UserFileError([*doc.problems, *_unique(problems)]) from None
     cross_check = getattr(instance, "cross_check", None)
-    if cross_check is not None:
-        found = [doc.problem(path, message) for path, message in cross_check()]
-        if found:
-            raise UserFileError(found)
+    found = (
+        [doc.problem(path, message) for path, message in cross_check()]
+        if cross_check
+        else []
+    )
+    if doc.problems or found:
+        raise UserFileError([*doc.problems, *found])
     return instance
 
 
@@ -125,6 +128,8 @@ def _problem(
         close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return doc.problem(loc, f"{value!r} is not one of {', '.join(choices)}{hint}")
+    if error["msg"] == "Keys should be strings" and loc:
+        return doc.problem(loc[:-1], f"key {loc[-1]!r} is not a string (quote it)")
     ctx = error.get("ctx", {})
     if kind_of in ("greater_than_equal", "greater_than"):
         sign, bound = (">=", ctx.get("ge")) if "ge" in ctx else (">", ctx.get("gt"))

@@ -73,6 +73,7 @@ class Document:
     source: str
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()  # duplicate keys: reported with the schema's
 
     def line(self, path: Loc) -> int:
         """The line of `path`, or of its nearest ancestor that has one (1 if none).
@@ -110,9 +111,8 @@ def parse(text: str, source: str) -> Document:
         lines: dict[Loc, int] = {(): node.start_mark.line + 1}
         duplicates: list[Problem] = []
         _walk(source, node, (), lines, duplicates)
-        if duplicates:
-            raise UserFileError(duplicates)
-        return Document(source, loader.construct_document(node), lines)
+        data = loader.construct_document(node)
+        return Document(source, data, lines, tuple(duplicates))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
