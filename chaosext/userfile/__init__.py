@@ -19,6 +19,11 @@
   per problem, `file:line: field: message` (`error.problems` holds them as
   `Problem` objects).
 
+`read(path).yaml11` lists, as problems, the plain scalars a YAML 1.1 reader takes
+otherwise (`on`, `yes`, `1:30`, `0777`, dates): not errors here, but worth
+reporting for files that YAML 1.1 tools read too (`chaos run --var-file` loads
+var files with PyYAML's safe_load).
+
 `context=` is handed to the validators (`info.context`), e.g. the file's folder.
 `read(path)` only parses (a `Document` with `data` and the line of each path);
 `validate(document, model)` validates one already read.

@@ -74,6 +74,10 @@ class Document:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()  # duplicate keys: reported with the schema's
+    yaml11: tuple[Problem, ...] = ()
+    """Plain scalars a YAML 1.1 reader takes otherwise (`on`, `yes`, `1:30`, dates):
+    not problems here, but worth reporting for files that YAML 1.1 tools also
+    read (`chaos run --var-file` loads with PyYAML's safe_load)."""
 
     def line(self, path: Loc) -> int:
         """The line of `path`, or of its nearest ancestor that has one (1 if none).
@@ -108,11 +112,13 @@ def parse(text: str, source: str) -> Document:
         node = loader.get_single_node()
         if node is None:
             return Document(source, None, {})
-        lines: dict[Loc, int] = {(): node.start_mark.line + 1}
-        duplicates: list[Problem] = []
-        _walk(source, node, (), lines, duplicates)
+        walker = _Walker(source)
+        walker.lines[()] = node.start_mark.line + 1
+        walker.walk(node, ())
         data = loader.construct_document(node)
-        return Document(source, data, lines, tuple(duplicates))
+        return Document(
+            source, data, walker.lines, tuple(walker.duplicates), tuple(walker.yaml11)
+        )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -126,23 +132,82 @@ def parse(text: str, source: str) -> Document:
         loader.dispose()
 
 
-def _walk(
-    source: str, node: yaml.Node, path: Loc, lines: dict[Loc, int], dup: list[Problem]
-) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                continue
-            child = (*path, str(key.value))
-            line = key.start_mark.line + 1
-            if child in lines:
-                message = f"duplicate key '{key.value}' (first at line {lines[child]})"
-                dup.append(Problem(source, line, child, message))
-                continue
-            lines[child] = line
-            _walk(source, value, child, lines, dup)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = (*path, index)
-            lines[child] = item.start_mark.line + 1
-            _walk(source, item, child, lines, dup)
+def _yaml11_tag(value: str) -> str:
+    """The tag a YAML 1.1 reader (PyYAML's safe_load) gives this plain scalar."""
+    table = yaml.SafeLoader.yaml_implicit_resolvers
+    for tag, regexp in [*table.get(value[:1], []), *table.get(None, [])]:  # type: ignore[call-overload]
+        if regexp.match(value):
+            return str(tag)
+    return "tag:yaml.org,2002:str"
+
+
+class _Walker:
+    """Collects the line of each path, duplicate keys, and YAML 1.1 surprises."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[Loc, int] = {}
+        self.duplicates: list[Problem] = []
+        self.yaml11: list[Problem] = []
+
+    def walk(self, node: yaml.Node, path: Loc) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            self.scalar(node, path)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    continue
+                child = (*path, str(key.value))
+                line = key.start_mark.line + 1
+                if child in self.lines:
+                    first = self.lines[child]
+                    message = f"duplicate key '{key.value}' (first at line {first})"
+                    self.duplicates.append(Problem(self.source, line, child, message))
+                    continue
+                self.lines[child] = line
+                self.scalar(key, child, " (as a key)")
+                self.walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                self.lines[child] = item.start_mark.line + 1
+                self.walk(item, child)
+
+    def scalar(self, node: yaml.ScalarNode, path: Loc, role: str = "") -> None:
+        if node.style is not None:  # quoted or block: the same in 1.1 and 1.2
+            return
+        then, now = _yaml11_tag(node.value), str(node.tag)
+        if then == now:
+            if then not in (_INT, _FLOAT):
+                return
+            # 0777: octal 511 in 1.1, 777 in 1.2
+            then_value, now_value = yaml.safe_load(node.value), _value(node.value)
+            if then_value == now_value:
+                return
+            then, now = repr(then_value), repr(now_value)
+        message = (
+            f"{node.value!r}{role} is {_READ_AS.get(then, then)} to YAML 1.1 readers"
+            f" (PyYAML, chaos run) but {_READ_AS.get(now, now)} here: quote it,"
+            " or write it so both read it alike"
+        )
+        line = node.start_mark.line + 1
+        self.yaml11.append(Problem(self.source, line, path, message))
+
+
+def _value(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_READ_AS = {
+    "tag:yaml.org,2002:bool": "a boolean",
+    _INT: "an integer",
+    _FLOAT: "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:str": "text",
+    "tag:yaml.org,2002:null": "null",
+}

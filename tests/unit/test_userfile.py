@@ -132,3 +132,15 @@ def test_missing_file_is_one_problem(tmp_path: Path) -> None:
     path = tmp_path / "gone.yaml"
     with pytest.raises(userfile.UserFileError, match=rf"^{path}: cannot read: "):
         userfile.load(path, Sample)
+
+
+def test_yaml11_surprises_are_listed_for_files_yaml11_tools_also_read() -> None:
+    """`on`, `yes`, `0777` read otherwise by PyYAML (as chaos reads var files)."""
+    doc = userfile.parse("on: yes\nmode: 0777\nquoted: 'yes'\nn: 12\n", "v.yaml")
+    assert doc.data == {"on": "yes", "mode": 777, "quoted": "yes", "n": 12}
+    assert [(p.line, userfile.format_path(p.path or ())) for p in doc.yaml11] == [
+        (1, "on"),
+        (1, "on"),
+        (2, "mode"),
+    ]
+    assert "'0777' is 511 to YAML 1.1 readers" in str(doc.yaml11[2])
