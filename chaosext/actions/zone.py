@@ -125,10 +125,9 @@ def uncordon_zone(
 
 
 def _cordon(cluster: clusters.Cluster, node: Any, run_id: str) -> bool:
-    """Record and cordon one node (a conditional patch); False if this run held it."""
+    """Record and cordon one node (a conditional patch); False if this run had."""
     name = node.metadata.name
     what = f"node {name} in {cluster.describe()}"
-
     wrote = False
 
     def take(current: Any, held: Any) -> dict[str, Any] | None:
