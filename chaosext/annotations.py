@@ -10,18 +10,22 @@ the object is held and refuse to touch it.
 import getpass
 import json
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
+
+from chaosext import clusters
 
 __all__ = [
     "RESTORE_KEY",
     "Held",
     "Plan",
     "RestoreRecord",
+    "hold",
     "plan",
     "read_record",
+    "record_patch",
     "run_id_of",
 ]
 
@@ -30,6 +34,9 @@ RUN_ID_KEY = "meshdrill_run_id"
 """Configuration key under which the restore control publishes the run id."""
 
 UNMANAGED_RUN = "unmanaged"
+
+HOLD_ATTEMPTS = 5
+"""Reads of an object that keeps changing under `hold` before it gives up."""
 
 DRY_RUN_KEY = "meshdrill_dry_run"
 """Configuration key set during `--dry` runs: actions plan, and change nothing."""
@@ -111,3 +118,52 @@ def check_not_held(what: str, record: RestoreRecord | None, run_id: str) -> None
             f"{what} is held by another drill: {record.describe()}; restore it with"
             " `meshdrill recover` once that drill is gone"
         )
+
+
+def record_patch(record: RestoreRecord, **spec: Any) -> dict[str, Any]:
+    """The patch writing `record` (and `spec`, if any, in the same write)."""
+    body: dict[str, Any] = {"metadata": {"annotations": {RESTORE_KEY: record.dumps()}}}
+    if spec:
+        body["spec"] = spec
+    return body
+
+
+def hold(
+    what: str,
+    run_id: str,
+    read: Callable[[], Any],
+    write: Callable[[dict[str, Any]], object],
+    body: Callable[[Any, RestoreRecord | None], dict[str, Any] | None],
+    first: Any = None,
+) -> tuple[Any, RestoreRecord | None]:
+    """Record-then-change one object, as a patch conditional on what was read.
+
+    `read()` gets the object (`first`, if given, stands for the first read);
+    another run's record on it is refused (Held, naming the holder). `body(obj,
+    record)` is the patch to send (`record`: this run's, if it already holds the
+    object), or None for nothing to write. The patch carries the
+    `metadata.resourceVersion` that was read, so the API server applies it to that
+    version only and answers 409 Conflict otherwise: of two runs that read the
+    object at once, exactly one becomes its holder. On a conflict the object is
+    read and checked again, so the other run is refused naming the holder; a
+    change by anyone else (a controller's status update) is retried.
+    Returns the object as last read and the record now on it.
+    """
+    for attempt in range(HOLD_ATTEMPTS):
+        obj = first if attempt == 0 and first is not None else read()
+        record = read_record(obj.metadata.annotations)
+        check_not_held(what, record, run_id)
+        patch = body(obj, record)
+        if patch is None:
+            return obj, record
+        metadata = patch.setdefault("metadata", {})
+        metadata["resourceVersion"] = obj.metadata.resource_version
+        try:
+            write(patch)
+        except clusters.Conflict:
+            continue
+        return obj, read_record(metadata.get("annotations")) or record
+    raise clusters.Conflict(
+        f"{what} changed each of the {HOLD_ATTEMPTS} times it was read and"
+        " written; nothing was done to it, try again"
+    )

@@ -232,6 +232,10 @@ class NotFound(ClusterError):
     """The named object does not exist in that cluster."""
 
 
+class Conflict(ClusterError):
+    """HTTP 409: the object changed since it was read (a failed precondition)."""
+
+
 def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     """Call one API method with the standard timeout; errors name `what` and where.
 
@@ -242,6 +246,10 @@ def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: An
     except ApiException as exc:
         if exc.status == 404:
             raise NotFound(f"{what} not found in {cluster.describe()}") from exc
+        if exc.status == 409:
+            raise Conflict(
+                f"{what} in {cluster.describe()}: HTTP 409 {_status_message(exc)}"
+            ) from exc
         raise ClusterError(
             f"{what} in {cluster.describe()}: HTTP {exc.status} {_status_message(exc)}"
         ) from exc

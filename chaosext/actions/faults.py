@@ -72,23 +72,7 @@ def inject_fault(
                     [f"pod {namespace}/{p.metadata.name}: fault {fault}" for p in pods],
                 )
             for pod in pods:
-                what = f"pod {namespace}/{pod.metadata.name} in {cluster.describe()}"
-                current = pod.metadata.annotations or {}
-                record = annotations.read_record(current)
-                annotations.check_not_held(what, record, run_id)
-                values = {annotation: json.dumps(fault, sort_keys=True)}
-                if record is None:
-                    prior = {"annotation": annotation, "fault": current.get(annotation)}
-                    record = annotations.RestoreRecord(run_id, "inject_fault", prior)
-                    values[annotations.RESTORE_KEY] = record.dumps()
-                clusters.call(
-                    cluster,
-                    what,
-                    cluster.core.patch_namespaced_pod,
-                    pod.metadata.name,
-                    namespace,
-                    {"metadata": {"annotations": values}},
-                )
+                _fault(cluster, pod, annotation, fault, run_id)
             names = [p.metadata.name for p in pods]
             logger.info("fault %s on %s in '%s'", fault, names, cluster.context)
             return FaultResult(
@@ -140,6 +124,40 @@ def clear_fault(
             )
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"clear_fault: {exc}") from exc
+
+
+def _fault(
+    cluster: clusters.Cluster,
+    pod: Any,
+    annotation: str,
+    fault: dict[str, Any],
+    run_id: str,
+) -> None:
+    """Record (unless this run did already) and set one pod's fault, conditionally."""
+    name, namespace = pod.metadata.name, pod.metadata.namespace
+    what = f"pod {namespace}/{name} in {cluster.describe()}"
+
+    def take(current: Any, held: Any) -> dict[str, Any]:
+        values = {annotation: json.dumps(fault, sort_keys=True)}
+        if held is None:
+            before = (current.metadata.annotations or {}).get(annotation)
+            prior = {"annotation": annotation, "fault": before}
+            record = annotations.RestoreRecord(run_id, "inject_fault", prior)
+            values[annotations.RESTORE_KEY] = record.dumps()
+        return {"metadata": {"annotations": values}}
+
+    annotations.hold(
+        what,
+        run_id,
+        read=lambda: clusters.call(
+            cluster, what, cluster.core.read_namespaced_pod, name, namespace
+        ),
+        write=lambda body: clusters.call(
+            cluster, what, cluster.core.patch_namespaced_pod, name, namespace, body
+        ),
+        body=take,
+        first=pod,
+    )
 
 
 def _pods(

@@ -57,12 +57,32 @@ def scale_to_zero(
                     cluster.server,
                     [f"{what}: replicas {obj.spec.replicas} -> 0"],
                 )
-            if record is None:
-                prior = int(obj.spec.replicas if obj.spec.replicas is not None else 1)
-                record = annotations.RestoreRecord(
-                    run_id, "scale_to_zero", {"replicas": prior}
-                )
-                _patch(cluster, what, deployment, namespace, record.dumps(), None)
+
+            def take(current: Any, held: Any) -> dict[str, Any] | None:
+                if held is not None:
+                    return None  # this run holds it already
+                replicas = current.spec.replicas
+                prior = {"replicas": int(replicas if replicas is not None else 1)}
+                mine = annotations.RestoreRecord(run_id, "scale_to_zero", prior)
+                return annotations.record_patch(mine)
+
+            obj, record = annotations.hold(
+                f"{what} in {cluster.describe()}",
+                run_id,
+                read=lambda: _read(cluster, what, deployment, namespace)[0],
+                write=lambda body: clusters.call(
+                    cluster,
+                    what,
+                    cluster.apps.patch_namespaced_deployment,
+                    deployment,
+                    namespace,
+                    body,
+                ),
+                body=take,
+                first=obj,
+            )
+            if record is None:  # hold() found or wrote this run's record
+                raise ValueError(f"{what}: no restore record after holding it")
             prior = int(record.prior["replicas"])
             changed = obj.spec.replicas != 0
             if changed:

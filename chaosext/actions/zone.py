@@ -56,25 +56,8 @@ def cordon_zone(
                 )
             changed: list[str] = []
             for node in nodes:
-                what = f"node {node.metadata.name} in {cluster.describe()}"
-                record = annotations.read_record(node.metadata.annotations)
-                annotations.check_not_held(what, record, run_id)
-                if record is not None:
-                    continue
-                prior = bool(node.spec.unschedulable)
-                record = annotations.RestoreRecord(
-                    run_id, "cordon_zone", {"unschedulable": prior}
-                )
-                body = {
-                    "metadata": {
-                        "annotations": {annotations.RESTORE_KEY: record.dumps()}
-                    },
-                    "spec": {"unschedulable": True},
-                }
-                clusters.call(
-                    cluster, what, cluster.core.patch_node, node.metadata.name, body
-                )
-                changed.append(node.metadata.name)
+                if _cordon(cluster, node, run_id):
+                    changed.append(node.metadata.name)
             names = [n.metadata.name for n in nodes]
             logger.info(
                 "cordoned zone %s in '%s': nodes %s", zone, cluster.context, names
@@ -139,6 +122,46 @@ def uncordon_zone(
             )
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"uncordon_zone: {exc}") from exc
+
+
+def _cordon(cluster: clusters.Cluster, node: Any, run_id: str) -> bool:
+    """Record and cordon one node (a conditional patch); False if this run had."""
+    name = node.metadata.name
+    what = f"node {name} in {cluster.describe()}"
+    wrote = False
+
+    def take(current: Any, held: Any) -> dict[str, Any] | None:
+        nonlocal wrote
+        wrote = held is None
+        if held is not None:
+            return None  # this run holds it already
+        prior = {"unschedulable": bool(current.spec.unschedulable)}
+        record = annotations.RestoreRecord(run_id, "cordon_zone", prior)
+        return annotations.record_patch(record, unschedulable=True)
+
+    annotations.hold(
+        what,
+        run_id,
+        read=lambda: _node_named(cluster, name),
+        write=lambda body: clusters.call(
+            cluster, what, cluster.core.patch_node, name, body
+        ),
+        body=take,
+        first=node,
+    )
+    return wrote
+
+
+def _node_named(cluster: clusters.Cluster, name: str) -> Any:
+    found = clusters.call(
+        cluster,
+        f"node {name}",
+        cluster.core.list_node,
+        field_selector=f"metadata.name={name}",
+    ).items
+    if not found:
+        raise clusters.NotFound(f"node {name} not found in {cluster.describe()}")
+    return found[0]
 
 
 def _cordon_plan(

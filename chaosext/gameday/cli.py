@@ -26,7 +26,6 @@ from chaosext.gameday.model import GameDay
 from chaosext.gameday.runner import journals_dir_for, run_game_day
 from chaosext.gameday.scheduler import Scheduler
 from chaosext.gameday.validation import GameDayError, load_game_day
-from chaosext.gameday.yamlfile import YamlFileError
 
 __all__ = ["register"]
 
@@ -38,7 +37,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def _load(path: str, *, check_files: bool = True) -> GameDay:
     try:
         return load_game_day(path, check_files=check_files)
-    except (GameDayError, YamlFileError) as exc:
+    except GameDayError as exc:
         raise UsageError(str(exc)) from exc
 
 

@@ -11,16 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from chaosext.lab import yamlmarks
-from chaosext.lab.schema import Checker, TopologyError
+from chaosext import userfile
 
 __all__ = ["Topology", "TopologyError", "load", "resolve", "shipped"]
 
 SHIPPED_DIR = Path(__file__).parent / "topologies"
-PROXY_KINDS = ("sidecar", "ztunnel", "waypoint")
 DEFAULT_IMAGE = "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
+
+
+class TopologyError(userfile.UserFileError):
+    """A topology file is missing, unreadable or wrong: one line per problem."""
+
+    @classmethod
+    def of(cls, where: str, message: str) -> "TopologyError":
+        return cls([userfile.Problem(where, 0, None, message)])
 
 
 @dataclass(frozen=True)
@@ -167,9 +171,10 @@ def resolve(name_or_path: str) -> Path:
         return candidate.resolve()
     if not looks_like_path and (SHIPPED_DIR / f"{name_or_path}.yaml").is_file():
         return SHIPPED_DIR / f"{name_or_path}.yaml"
-    raise TopologyError(
-        f"topology '{name_or_path}': no such file and no shipped topology of that "
-        f"name (shipped: {', '.join(shipped())})"
+    raise TopologyError.of(
+        f"topology '{name_or_path}'",
+        "no such file and no shipped topology of that name"
+        f" (shipped: {', '.join(shipped())})",
     )
 
 
@@ -180,25 +185,27 @@ def canonical(name_or_path: str) -> str:
 
 
 def load(name_or_path: str | Path) -> Topology:
-    """Read and validate a topology; raise TopologyError naming file, line and field."""
+    """Read and validate a topology; TopologyError lists every problem found
+    (`file:line: field: message`)."""
     path = resolve(str(name_or_path))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise TopologyError.of(str(path), f"cannot read: {exc.strerror}") from exc
     return parse(text, str(path))
 
 
 def parse(text: str, source: str) -> Topology:
-    """Validate the YAML text of a topology read from `source`."""
-    try:
-        doc = yamlmarks.load(text)
-    except yaml.MarkedYAMLError as exc:  # one line, naming the line
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise TopologyError(f"{source}: not valid YAML{at}: {exc.problem}") from exc
-    except yaml.YAMLError as exc:
-        raise TopologyError(f"{source}: not valid YAML: {exc}") from exc
-    from chaosext.lab.topoparse import Parser  # it builds this module's types
+    """Validate the YAML text of a topology read from `source` (YAML 1.2)."""
+    from chaosext.lab import topoparse  # it builds this module's types
 
-    return Parser(Checker(source, doc)).topology(doc.data)
+    try:
+        doc = userfile.parse(text, source)
+        spec = userfile.validate(doc, topoparse.TopologySpec)
+    except userfile.UserFileError as exc:
+        raise TopologyError(exc.problems) from None
+    name = spec.name or Path(source).stem
+    if not topoparse.NAME_RE.match(name):
+        message = f"'{name}' (the file's name) is not a valid name: give one"
+        raise TopologyError([doc.problem(("name",), message)])
+    return topoparse.build(spec, name, source)

@@ -1,20 +1,23 @@
-"""Reading a topology document: every field checked, errors naming file, line, field.
+"""The topology file's schema (pydantic, via `chaosext.userfile`) and its checks.
 
-`Parser(checker).topology(data)` builds the `Topology` of `chaosext.lab.topology`
-(use `topology.load` or `topology.parse`, not this module, from outside).
+One model per section of the file, named for it (`ClusterSpec` is an item of
+`clusters:`); `TopologySpec.cross_check` finds what spans sections (a gateway in
+a zone with no node, a duplicate name); `build(spec, source)` makes the frozen
+`Topology` of `chaosext.lab.topology` (use `topology.load` or `topology.parse`,
+not this module, from outside).
 """
 
-from pathlib import Path
-from typing import Any
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from chaosext import mesh
-from chaosext.lab import kinds, yamlmarks
-from chaosext.lab.schema import SUBDOMAIN_RE, Checker
+from chaosext.lab import kinds
 from chaosext.lab.topology import (
     DEFAULT_IMAGE,
-    PROXY_KINDS,
     Client,
     Cluster,
     Gateway,
@@ -27,375 +30,335 @@ from chaosext.lab.topology import (
     Waypoint,
     Workload,
 )
+from chaosext.userfile import Loc, Strict, fail, kind
+
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
-class Parser:
-    def __init__(self, check: Checker) -> None:
-        self.c = check
-
-    def topology(self, data: Any) -> Topology:
-        c = self.c
-        top = c.mapping(
-            (),
-            data,
-            required=("clusters",),
-            optional=(
-                "name",
-                "description",
-                "timing",
-                "mesh",
-                "namespaces",
-                "workloads",
-                "gateways",
-                "clients",
-                "resources",
-                "seed",
-                "waypoints",
-            ),
-        )
-        name = c.name(("name",), top.get("name", Path(c.source).stem))
-        clusters = tuple(
-            self.cluster(("clusters", i), item)
-            for i, item in enumerate(c.seq(("clusters",), top["clusters"]))
-        )
-        if not clusters:
-            c.fail(("clusters",), "needs at least one cluster")
-        _unique(c, ("clusters",), [k.name for k in clusters], "cluster")
-        self.clusters = {k.name: k for k in clusters}
-        workloads = tuple(
-            self.workload(("workloads", i), item)
-            for i, item in enumerate(c.seq(("workloads",), top.get("workloads", [])))
-        )
-        _unique(
-            c,
-            ("workloads",),
-            [f"{w.namespace}/{w.name}" for w in workloads],
-            "workload",
-        )
-        self.hosts = {h for w in workloads for h in w.hosts}
-        gateways = tuple(
-            self.gateway(("gateways", i), item)
-            for i, item in enumerate(c.seq(("gateways",), top.get("gateways", [])))
-        )
-        clients = tuple(
-            self.client(("clients", i), item)
-            for i, item in enumerate(c.seq(("clients",), top.get("clients", [])))
-        )
-        resources = tuple(
-            self.resources(("resources", i), item)
-            for i, item in enumerate(c.seq(("resources",), top.get("resources", [])))
-        )
-        waypoints = tuple(
-            self.waypoint(("waypoints", i), item)
-            for i, item in enumerate(c.seq(("waypoints",), top.get("waypoints", [])))
-        )
-        _unique(
-            c,
-            ("waypoints",),
-            [f"{w.cluster}/{w.namespace}/{w.name}" for w in waypoints],
-            "waypoint",
-        )
-        mesh_config = c.mapping(
-            ("mesh",), top.get("mesh", {}), optional=("localityLbSetting",)
-        )
-        if "localityLbSetting" in mesh_config:
-            c.mapping(
-                ("mesh", "localityLbSetting"),
-                mesh_config["localityLbSetting"],
-                free=True,
+def _matching(pattern: re.Pattern[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise fail(
+                f"'{value}' is not a valid name (lower-case letters, digits and '-')"
             )
-        seed = top.get("seed")
-        return Topology(
-            name=name,
-            source=c.source,
-            description=str(top.get("description", "")),
-            timing=self.timing(top.get("timing", {})),
-            mesh=dict(mesh_config),
-            clusters=clusters,
-            namespaces=self.namespaces(
-                top.get("namespaces", []),
-                workloads,
-                gateways,
-                (*clients, *waypoints),
-                resources,
-            ),
-            workloads=workloads,
-            gateways=gateways,
-            clients=clients,
-            resources=resources,
-            waypoints=waypoints,
-            seed=None if seed is None else c.integer(("seed",), seed),
-        )
+        return value
 
-    def timing(self, value: Any) -> Timing:
-        fields = ("ready_after", "propagation", "terminate_after")
-        data = self.c.mapping(("timing",), value, optional=fields)
-        given = {k: self.c.number(("timing", k), data[k]) for k in fields if k in data}
-        return Timing(**given)
+    return AfterValidator(check)
 
-    def cluster(self, path: yamlmarks.Path, value: Any) -> Cluster:
-        c = self.c
-        data = c.mapping(path, value, ("name", "region", "nodes"), ("network",))
-        name = c.name((*path, "name"), data["name"])
-        nodes = tuple(
-            self.node((*path, "nodes", i), item)
-            for i, item in enumerate(c.seq((*path, "nodes"), data["nodes"]))
-        )
-        if not nodes:
-            c.fail((*path, "nodes"), "needs at least one node")
-        _unique(c, (*path, "nodes"), [n.name for n in nodes], "node")
-        return Cluster(
-            name=name,
-            network=c.string(
-                (*path, "network"), data.get("network", f"{name}-network")
-            ),
-            region=c.string((*path, "region"), data["region"]),
-            nodes=nodes,
-        )
 
-    def node(self, path: yamlmarks.Path, value: Any) -> Node:
-        c = self.c
-        data = c.mapping(path, value, ("name", "zone"), ("subzone", "labels"))
-        return Node(
-            name=c.string((*path, "name"), data["name"], SUBDOMAIN_RE),
-            zone=c.string((*path, "zone"), data["zone"]),
-            subzone=str(data.get("subzone") or ""),
-            labels=c.string_map((*path, "labels"), data.get("labels")),
-        )
+Text = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1), _matching(NAME_RE)]
+Subdomain = Annotated[str, Field(min_length=1), _matching(SUBDOMAIN_RE)]
+Count = Annotated[int, Field(ge=0)]
+Port = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(ge=0)]
+StringMap = dict[str, str]
 
-    def namespaces(
-        self,
-        value: Any,
-        workloads: tuple[Workload, ...],
-        gateways: tuple[Gateway, ...],
-        clients: tuple[Client | Waypoint, ...],
-        resources: tuple[Resources, ...],
-    ) -> tuple[Namespace, ...]:
-        c = self.c
-        out: dict[str, Namespace] = {}
-        for i, item in enumerate(c.seq(("namespaces",), value)):
-            path: yamlmarks.Path = ("namespaces", i)
-            if isinstance(item, str):
-                out[c.name(path, item)] = Namespace(item)
-                continue
-            data = c.mapping(path, item, ("name",), ("labels", "annotations"))
-            name = c.name((*path, "name"), data["name"])
-            out[name] = Namespace(
-                name,
-                c.string_map((*path, "labels"), data.get("labels")),
-                c.string_map((*path, "annotations"), data.get("annotations")),
-            )
-        used = ["default", "kube-system"]
-        owners: list[Workload | Gateway | Client | Waypoint] = [
-            *workloads,
-            *gateways,
-            *clients,
-        ]
-        used += [x.namespace for x in owners]
-        used += [
-            obj["metadata"].get("namespace") or "default"
-            for r in resources
-            for obj in r.objects
-            if obj["kind"] != "Namespace"
-        ]
-        for name in used:
-            out.setdefault(name, Namespace(name))
-        return tuple(out.values())
 
-    def workload(self, path: yamlmarks.Path, value: Any) -> Workload:
-        c = self.c
-        data = c.mapping(
-            path,
-            value,
-            ("name", "replicas"),
-            ("namespace", "labels", "service", "image", "port"),
-        )
-        name = c.name((*path, "name"), data["name"])
-        replicas_raw = c.mapping((*path, "replicas"), data["replicas"], free=True)
-        replicas: dict[str, int] = {}
-        for cluster, count in replicas_raw.items():
-            self.known_cluster((*path, "replicas", cluster), cluster)
-            replicas[cluster] = c.integer((*path, "replicas", cluster), count)
-        service = data.get("service", {})
-        return Workload(
-            name=name,
-            namespace=c.name((*path, "namespace"), data.get("namespace", "default")),
-            labels=c.string_map((*path, "labels"), data.get("labels")) or {"app": name},
-            replicas=replicas,
-            service=None
-            if service is None
-            else self.service((*path, "service"), service),
-            image=c.string((*path, "image"), data.get("image", DEFAULT_IMAGE)),
-            port=c.integer((*path, "port"), data.get("port", 8080), 1),
-        )
+def _parse_manifest(value: Any) -> list[dict[str, Any]]:
+    """A `manifest: |` block -> its objects, each served by the lab and valid."""
+    if not isinstance(value, str) or not value:
+        raise fail(f"expected a non-empty string, got {kind(value)}")
+    try:
+        documents = [d for d in yaml.safe_load_all(value) if d is not None]
+    except yaml.YAMLError as exc:
+        raise fail(f"not valid YAML: {exc}") from None
+    problems = [p for n, d in enumerate(documents, 1) for p in _manifest_object(n, d)]
+    if problems:
+        raise fail("; ".join(problems))
+    return documents
 
-    def service(self, path: yamlmarks.Path, value: Any) -> ServiceSpec:
-        c = self.c
-        data = c.mapping(
-            path,
-            value,
-            optional=(
-                "port",
-                "targetPort",
-                "labels",
-                "annotations",
-                "hosts",
-                "trafficDistribution",
-            ),
-        )
-        hosts = c.seq((*path, "hosts"), data.get("hosts", []))
-        distribution = data.get("trafficDistribution")
-        return ServiceSpec(
-            port=c.integer((*path, "port"), data.get("port", 80), 1),
-            target_port=c.integer(
-                (*path, "targetPort"), data.get("targetPort", 8080), 1
-            ),
-            labels=c.string_map((*path, "labels"), data.get("labels")),
-            annotations=c.string_map((*path, "annotations"), data.get("annotations")),
-            hosts=tuple(
-                c.string((*path, "hosts", i), h, SUBDOMAIN_RE)
-                for i, h in enumerate(hosts)
-            ),
-            traffic_distribution=None
-            if distribution is None
-            else c.string((*path, "trafficDistribution"), distribution),
-        )
 
-    def gateway(self, path: yamlmarks.Path, value: Any) -> Gateway:
-        c = self.c
-        data = c.mapping(
-            path, value, ("name", "cluster", "zone", "route"), ("namespace", "labels")
+def _manifest_object(number: int, obj: Any) -> Iterator[str]:
+    where = f"(document {number} of the manifest)"
+    if not isinstance(obj, dict):
+        yield f"each document must be a mapping {where}"
+        return
+    api_version, kind_name = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind_name, str):
+        yield f"a document lacks apiVersion or kind {where}"
+        return
+    found = kinds.by_kind(api_version, kind_name)
+    if found is None:
+        served = sorted({f"{k.api_version()} {k.kind}" for k in kinds.KINDS})
+        yield (
+            f"{api_version} {kind_name} is not served by the lab {where}; "
+            f"served: {', '.join(served)}"
         )
-        name = c.name((*path, "name"), data["name"])
-        cluster = self.known_cluster((*path, "cluster"), data["cluster"])
-        route = c.string((*path, "route"), data["route"])
-        if route not in self.hosts:
-            c.fail(
-                (*path, "route"),
-                f"'{route}' is no workload's host "
-                f"(hosts: {', '.join(sorted(self.hosts))})",
-            )
-        labels = {"app": name, "istio": name.removeprefix("istio-")}
-        labels.update(c.string_map((*path, "labels"), data.get("labels")))
-        return Gateway(
-            name=name,
-            namespace=c.name(
-                (*path, "namespace"), data.get("namespace", "istio-system")
-            ),
-            cluster=cluster.name,
-            zone=self.known_zone((*path, "zone"), cluster, data["zone"]),
-            route=route,
-            labels=labels,
-        )
+        return
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("name"):
+        yield f"{kind_name} lacks metadata.name {where}"
+        return
+    if found is kinds.DESTINATION_RULE:
+        errors = mesh.validate_destination_rule(obj.get("spec") or {}, warnings=False)
+        if errors:
+            name = metadata["name"]
+            yield f"DestinationRule {name} {where} is invalid: " + "; ".join(errors)
 
-    def client(self, path: yamlmarks.Path, value: Any) -> Client:
-        c = self.c
-        data = c.mapping(
-            path,
-            value,
-            ("name", "cluster", "zone"),
-            ("namespace", "proxy", "labels"),
-        )
-        name = c.name((*path, "name"), data["name"])
-        cluster = self.known_cluster((*path, "cluster"), data["cluster"])
-        return Client(
-            name=name,
-            namespace=c.name((*path, "namespace"), data.get("namespace", "default")),
-            cluster=cluster.name,
-            zone=self.known_zone((*path, "zone"), cluster, data["zone"]),
-            proxy=c.one_of((*path, "proxy"), data.get("proxy", "sidecar"), PROXY_KINDS),
-            labels=c.string_map((*path, "labels"), data.get("labels")) or {"app": name},
-        )
 
-    def waypoint(self, path: yamlmarks.Path, value: Any) -> Waypoint:
-        c = self.c
-        data = c.mapping(
-            path, value, ("name", "namespace", "cluster", "zone"), ("labels",)
-        )
-        name = c.name((*path, "name"), data["name"])
-        cluster = self.known_cluster((*path, "cluster"), data["cluster"])
-        labels = {"gateway.networking.k8s.io/gateway-name": name}
-        labels.update(c.string_map((*path, "labels"), data.get("labels")))
-        return Waypoint(
-            name=name,
-            namespace=c.name((*path, "namespace"), data["namespace"]),
-            cluster=cluster.name,
-            zone=self.known_zone((*path, "zone"), cluster, data["zone"]),
-            labels=labels,
-        )
+class TimingSpec(Strict):
+    ready_after: Seconds = Timing.ready_after
+    propagation: Seconds = Timing.propagation
+    terminate_after: Seconds = Timing.terminate_after
 
-    def resources(self, path: yamlmarks.Path, value: Any) -> Resources:
-        c = self.c
-        data = c.mapping(path, value, ("manifest",), ("clusters",))
-        names = c.seq((*path, "clusters"), data.get("clusters", list(self.clusters)))
-        for i, cluster in enumerate(names):
-            self.known_cluster((*path, "clusters", i), cluster)
-        text = c.string((*path, "manifest"), data["manifest"])
-        first_line = c.doc.line((*path, "manifest")) + 1  # block scalar content
-        objects: list[dict[str, Any]] = []
-        try:
-            docs = list(yaml.safe_load_all(text))
-        except yaml.YAMLError as exc:
-            c.fail((*path, "manifest"), f"not valid YAML: {exc}")
-        for obj in docs:
-            if obj is None:
-                continue
-            objects.append(self.manifest_object((*path, "manifest"), obj, first_line))
-        return Resources(tuple(names), tuple(objects))
 
-    def manifest_object(
-        self, path: yamlmarks.Path, obj: Any, first_line: int
-    ) -> dict[str, Any]:
-        c = self.c
-        where = f"(manifest starting at line {first_line})"
-        if not isinstance(obj, dict):
-            c.fail(path, f"each document must be a mapping {where}")
-        api_version, kind_name = obj.get("apiVersion"), obj.get("kind")
-        if not isinstance(api_version, str) or not isinstance(kind_name, str):
-            c.fail(path, f"a document lacks apiVersion or kind {where}")
-        kind = kinds.by_kind(api_version, kind_name)
-        if kind is None:
-            served = sorted({f"{k.api_version()} {k.kind}" for k in kinds.KINDS})
-            c.fail(
-                path,
-                f"{api_version} {kind_name} is not served by the lab {where}; "
-                f"served: {', '.join(served)}",
-            )
-        metadata = obj.get("metadata")
-        if not isinstance(metadata, dict) or not metadata.get("name"):
-            c.fail(path, f"{kind_name} lacks metadata.name {where}")
-        if kind is kinds.DESTINATION_RULE:
-            errors = mesh.validate_destination_rule(
-                obj.get("spec") or {}, warnings=False
-            )
-            if errors:
-                c.fail(
-                    path,
-                    f"DestinationRule {metadata['name']} {where} is invalid: "
-                    + "; ".join(errors),
+class NodeSpec(Strict):
+    name: Subdomain
+    zone: Text
+    subzone: str | None = None
+    labels: StringMap = Field(default_factory=dict)
+
+
+class ClusterSpec(Strict):
+    name: Name
+    region: Text
+    nodes: Annotated[list[NodeSpec], Field(min_length=1)]
+    network: Text | None = None
+
+
+class NamespaceSpec(Strict):
+    name: Name
+    labels: StringMap = Field(default_factory=dict)
+    annotations: StringMap = Field(default_factory=dict)
+
+
+def _namespace_by_name(value: Any) -> Any:
+    """`- istio-system` is short for `- {name: istio-system}`."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+NamespaceItem = Annotated[NamespaceSpec, BeforeValidator(_namespace_by_name)]
+
+
+class ServiceSpecSpec(Strict):
+    port: Port = 80
+    targetPort: Port = 8080
+    labels: StringMap = Field(default_factory=dict)
+    annotations: StringMap = Field(default_factory=dict)
+    hosts: list[Subdomain] = Field(default_factory=list)
+    trafficDistribution: Text | None = None
+
+
+class WorkloadSpec(Strict):
+    name: Name
+    replicas: dict[str, Count]  # cluster -> replicas
+    namespace: Name = "default"
+    labels: StringMap = Field(default_factory=dict)
+    service: ServiceSpecSpec | None = Field(default_factory=ServiceSpecSpec)
+    image: Text = DEFAULT_IMAGE
+    port: Port = 8080
+
+
+class GatewaySpec(Strict):
+    name: Name
+    cluster: Text
+    zone: Text
+    route: Text
+    namespace: Name = "istio-system"
+    labels: StringMap = Field(default_factory=dict)
+
+
+class ClientSpec(Strict):
+    name: Name
+    cluster: Text
+    zone: Text
+    namespace: Name = "default"
+    proxy: Literal["sidecar", "ztunnel", "waypoint"] = "sidecar"
+    labels: StringMap = Field(default_factory=dict)
+
+
+class WaypointSpec(Strict):
+    name: Name
+    namespace: Name
+    cluster: Text
+    zone: Text
+    labels: StringMap = Field(default_factory=dict)
+
+
+class ResourcesSpec(Strict):
+    manifest: Annotated[list[dict[str, Any]], BeforeValidator(_parse_manifest)]
+    clusters: list[Text] | None = None  # None: every cluster
+
+
+class MeshSpec(Strict):
+    localityLbSetting: dict[str, Any] | None = None
+
+
+class TopologySpec(Strict):
+    clusters: Annotated[list[ClusterSpec], Field(min_length=1)]
+    name: Name | None = None  # None: the file's name
+    description: str = ""
+    timing: TimingSpec = TimingSpec()
+    mesh: MeshSpec = MeshSpec()
+    namespaces: list[NamespaceItem] = Field(default_factory=list)
+    workloads: list[WorkloadSpec] = Field(default_factory=list)
+    gateways: list[GatewaySpec] = Field(default_factory=list)
+    clients: list[ClientSpec] = Field(default_factory=list)
+    resources: list[ResourcesSpec] = Field(default_factory=list)
+    waypoints: list[WaypointSpec] = Field(default_factory=list)
+    seed: Count | None = None
+
+    def cross_check(self) -> Iterator[tuple[Loc, str]]:
+        """References between sections, and names that must be unique."""
+        clusters = {c.name: c for c in self.clusters}
+        yield from _unique(("clusters",), [c.name for c in self.clusters], "cluster")
+        for i, cluster in enumerate(self.clusters):
+            names = [n.name for n in cluster.nodes]
+            yield from _unique(("clusters", i, "nodes"), names, "node")
+        names = [f"{w.namespace}/{w.name}" for w in self.workloads]
+        yield from _unique(("workloads",), names, "workload")
+        for i, w in enumerate(self.workloads):
+            for name in w.replicas:
+                yield from _known_cluster(clusters, ("workloads", i, "replicas", name))
+        hosts = {h for w in self.workloads for h in _workload(w).hosts}
+        for i, g in enumerate(self.gateways):
+            yield from _placed(clusters, ("gateways", i), g.cluster, g.zone)
+            if g.route not in hosts:
+                yield (
+                    ("gateways", i, "route"),
+                    f"'{g.route}' is no workload's host "
+                    f"(hosts: {', '.join(sorted(hosts))})",
                 )
-        return obj
-
-    def known_cluster(self, path: yamlmarks.Path, name: Any) -> Cluster:
-        if name not in self.clusters:
-            self.c.fail(
-                path, f"unknown cluster {name!r} (clusters: {', '.join(self.clusters)})"
-            )
-        return self.clusters[name]
-
-    def known_zone(self, path: yamlmarks.Path, cluster: Cluster, zone: Any) -> str:
-        if zone not in cluster.zones:
-            self.c.fail(
-                path,
-                f"zone {zone!r} has no node in cluster {cluster.name} "
-                f"(zones: {', '.join(cluster.zones)})",
-            )
-        return str(zone)
+        for i, c in enumerate(self.clients):
+            yield from _placed(clusters, ("clients", i), c.cluster, c.zone)
+        names = [f"{w.cluster}/{w.namespace}/{w.name}" for w in self.waypoints]
+        yield from _unique(("waypoints",), names, "waypoint")
+        for i, wp in enumerate(self.waypoints):
+            yield from _placed(clusters, ("waypoints", i), wp.cluster, wp.zone)
+        for i, r in enumerate(self.resources):
+            for j, name in enumerate(r.clusters or []):
+                path = ("resources", i, "clusters", j)
+                yield from _known_cluster(clusters, path, name)
 
 
-def _unique(c: Checker, path: yamlmarks.Path, names: list[str], what: str) -> None:
+def _unique(path: Loc, names: list[str], what: str) -> Iterator[tuple[Loc, str]]:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            c.fail((*path, i), f"duplicate {what} name '{name}'")
+            yield (*path, i), f"duplicate {what} name '{name}'"
         seen.add(name)
+
+
+def _known_cluster(
+    clusters: dict[str, ClusterSpec], path: Loc, name: str | None = None
+) -> Iterator[tuple[Loc, str]]:
+    """`name` (by default the last part of `path`) must be a declared cluster."""
+    name = str(path[-1]) if name is None else name
+    if name not in clusters:
+        known = ", ".join(clusters)
+        yield path, f"unknown cluster {name!r} (clusters: {known})"
+
+
+def _placed(
+    clusters: dict[str, ClusterSpec], path: Loc, cluster: str, zone: str
+) -> Iterator[tuple[Loc, str]]:
+    """A declared cluster, and a zone in which it has a node."""
+    if cluster not in clusters:
+        yield from _known_cluster(clusters, (*path, "cluster"), cluster)
+        return
+    zones = list(dict.fromkeys(n.zone for n in clusters[cluster].nodes))
+    if zone not in zones:
+        yield (
+            (*path, "zone"),
+            f"zone {zone!r} has no node in cluster {cluster}"
+            f" (zones: {', '.join(zones)})",
+        )
+
+
+def build(spec: TopologySpec, name: str, source: str) -> Topology:
+    """The frozen Topology of a checked spec (`name` for a spec without one)."""
+    workloads = tuple(_workload(w) for w in spec.workloads)
+    gateways = tuple(_gateway(g) for g in spec.gateways)
+    clients = tuple(_client(c) for c in spec.clients)
+    waypoints = tuple(_waypoint(w) for w in spec.waypoints)
+    cluster_names = tuple(c.name for c in spec.clusters)
+    resources = tuple(
+        Resources(tuple(r.clusters or cluster_names), tuple(r.manifest))
+        for r in spec.resources
+    )
+    return Topology(
+        name=spec.name or name,
+        source=source,
+        description=spec.description,
+        timing=Timing(**spec.timing.model_dump()),
+        mesh=spec.mesh.model_dump(exclude_none=True),
+        clusters=tuple(_cluster(c) for c in spec.clusters),
+        namespaces=_namespaces(
+            spec.namespaces, (*workloads, *gateways, *clients, *waypoints), resources
+        ),
+        workloads=workloads,
+        gateways=gateways,
+        clients=clients,
+        resources=resources,
+        waypoints=waypoints,
+        seed=spec.seed,
+    )
+
+
+def _cluster(c: ClusterSpec) -> Cluster:
+    nodes = tuple(
+        Node(n.name, n.zone, n.subzone or "", dict(n.labels)) for n in c.nodes
+    )
+    return Cluster(c.name, c.network or f"{c.name}-network", c.region, nodes)
+
+
+def _namespaces(
+    declared: list[NamespaceSpec],
+    owners: tuple[Workload | Gateway | Client | Waypoint, ...],
+    resources: tuple[Resources, ...],
+) -> tuple[Namespace, ...]:
+    out = {
+        n.name: Namespace(n.name, dict(n.labels), dict(n.annotations)) for n in declared
+    }
+    used = ["default", "kube-system", *(x.namespace for x in owners)]
+    used += [
+        obj["metadata"].get("namespace") or "default"
+        for r in resources
+        for obj in r.objects
+        if obj["kind"] != "Namespace"
+    ]
+    for name in used:
+        out.setdefault(name, Namespace(name))
+    return tuple(out.values())
+
+
+def _workload(w: WorkloadSpec) -> Workload:
+    s = w.service
+    service = (
+        None
+        if s is None
+        else ServiceSpec(
+            port=s.port,
+            target_port=s.targetPort,
+            labels=dict(s.labels),
+            annotations=dict(s.annotations),
+            hosts=tuple(s.hosts),
+            traffic_distribution=s.trafficDistribution,
+        )
+    )
+    return Workload(
+        name=w.name,
+        namespace=w.namespace,
+        labels=dict(w.labels) or {"app": w.name},
+        replicas=dict(w.replicas),
+        service=service,
+        image=w.image,
+        port=w.port,
+    )
+
+
+def _gateway(g: GatewaySpec) -> Gateway:
+    labels = {"app": g.name, "istio": g.name.removeprefix("istio-"), **g.labels}
+    return Gateway(g.name, g.namespace, g.cluster, g.zone, g.route, labels)
+
+
+def _client(c: ClientSpec) -> Client:
+    labels = dict(c.labels) or {"app": c.name}
+    return Client(c.name, c.namespace, c.cluster, c.zone, c.proxy, labels)
+
+
+def _waypoint(w: WaypointSpec) -> Waypoint:
+    labels = {"gateway.networking.k8s.io/gateway-name": w.name, **w.labels}
+    return Waypoint(w.name, w.namespace, w.cluster, w.zone, labels)

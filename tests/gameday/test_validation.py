@@ -6,7 +6,6 @@ import pytest
 
 from chaosext.gameday import model
 from chaosext.gameday.validation import GameDayError, load_game_day
-from chaosext.gameday.yamlfile import YamlFileError
 from tests.gameday import trivial
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,7 +165,7 @@ def test_six_field_schedule_has_seconds_first(tmp_path: Path) -> None:
         (
             ("on: [failure, success]", "on: [failure, sucess]"),
             10,
-            "notify[0].on",
+            "notify[0].on[1]",
             "did you mean 'success'?",
         ),
         (
@@ -234,7 +233,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     """A YAML syntax error names file and line."""
     path = tmp_path / "gd.yaml"
     path.write_text("name: n\ndrills: [\n  {experiment: x.json\n")
-    with pytest.raises(YamlFileError, match=rf"{path}:\d+: invalid YAML"):
+    with pytest.raises(GameDayError, match=rf"{path}:\d+: not valid YAML"):
         load_game_day(path)
 
 

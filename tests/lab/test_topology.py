@@ -78,7 +78,7 @@ def test_unknown_name_lists_shipped_topologies() -> None:
             GOOD.replace("    region: r1\n", ""),
             r":3: clusters\[0\]: missing .*'region'",
         ),
-        (GOOD + "colour: blue\n", r":10: colour: unknown field"),
+        (GOOD + "colour: blue\n", r":10: colour: unknown key .colour. \(known keys"),
         (
             GOOD.replace("{c1: 1}", "{c2: 1}"),
             r":9: workloads\[0\]\.replicas\.c2: unknown cluster 'c2'",
@@ -143,5 +143,5 @@ def test_invalid_destination_rule_is_refused_like_istio(tmp_path: Path) -> None:
 def test_malformed_yaml_is_reported_with_its_file(tmp_path: Path) -> None:
     """Broken YAML syntax is reported naming the file."""
     path = write(tmp_path, "clusters: [\n")
-    with pytest.raises(TopologyError, match=f"{path}: not valid YAML"):
+    with pytest.raises(TopologyError, match=f"{path}:2: not valid YAML"):
         topology.load(str(path))

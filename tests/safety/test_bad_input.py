@@ -128,7 +128,7 @@ clusters:
 def _malformed_topology(bench: Bench) -> tuple[Finished, list[str]]:
     path = bench.tmp / "broken.yaml"
     path.write_text(BAD_YAML)
-    return bench.lab_up(path), [f"{path}: not valid YAML at line 5"]
+    return bench.lab_up(path), [f"{path}:5: not valid YAML"]
 
 
 def _unknown_field_topology(bench: Bench) -> tuple[Finished, list[str]]:
