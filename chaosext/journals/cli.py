@@ -95,7 +95,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         out = Path(args.html)
         if not out.parent.is_dir():
             raise archive.ArchiveError(f"cannot write {out}: no directory {out.parent}")
-        page = html.page(drills, checked, str(directory))
+        page = html.page(drills, checked, str(directory), report.game_days(directory))
         atomic.write_bytes(out, page.encode("utf-8"))
         console.print(f"HTML report written to {out}", highlight=False)
     return 0
