@@ -48,7 +48,8 @@ KEY = (
     "Dashed lines: fault applied (red), repaired (green), rolled back; dotted: "
     "planned in a dry run. \u25bc: converged. Shaded: a transition, labelled with "
     "its time; red: it never converged. Beneath: failed requests per batch "
-    "(\u00d7: a batch nothing known answered)."
+    "(\u00d7: a batch nothing known answered). \u201cunknown\u201d: answers from "
+    "hostnames that are no pod of the workload (e.g. pods being deleted)."
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"

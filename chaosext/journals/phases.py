@@ -1,7 +1,7 @@
 """Read what a drill found out of its journal: verdict, phases, per-cluster counts.
 
-The verdict control writes `journal["meshdrill"]` (PLAN.md); journals without it
-(a plain Chaos Toolkit run, an older drill) fall back to the activities' outputs:
+The verdict control writes `journal["meshdrill"]` (docs/journals.md); journals
+without it (a plain Chaos Toolkit run, an older drill) fall back to the outputs:
 every probe output holding a `counts` mapping becomes a phase named after the
 probe, in journal order (steady state before, method, steady state after).
 """

@@ -2,7 +2,7 @@
 
 `journal()` returns what `chaos run` hands the controls: the experiment as
 declared (inline secrets included), steady states, method runs, rollbacks, and
-the `meshdrill` record the verdict control adds (PLAN.md).
+the `meshdrill` record the verdict control adds (docs/journals.md).
 """
 
 import copy
