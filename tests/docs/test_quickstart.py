@@ -103,8 +103,14 @@ def test_readme_quick_start_runs(tmp_path: Path):
         **os.environ,
         "HOME": str(home),
         "MESHDRILL_LAB_DIR": str(tmp_path / "lab"),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        # as on a fresh machine: the venv is not on PATH, so a bare `chaos` fails
+        "PATH": os.pathsep.join(
+            entry
+            for entry in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+            if Path(entry).resolve() != Path(sys.executable).parent.resolve()
+        ),
     }
+    env.pop("VIRTUAL_ENV", None)
     env.pop("KUBECONFIG", None)
     env.pop("MESHDRILL_JOURNALS_DIR", None)
     done = subprocess.run(
