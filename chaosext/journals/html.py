@@ -213,6 +213,8 @@ def _game_day(run: Mapping[str, Any], seq_of: Mapping[str, Any]) -> str:
         name = escape(str(result.get("name")))
         link = f"<a href='#drill-{escape(str(seq))}'>{name}</a>" if seq else name
         failover = result.get("time_to_failover")
+        if not isinstance(failover, int | float) or isinstance(failover, bool):
+            failover = None
         rows.append(
             f"<tr><td>{i}</td><td>{link}</td><td>{_verdict(result.get('verdict'))}</td>"
             f"<td>{escape(report.duration(result.get('duration')))}</td>"

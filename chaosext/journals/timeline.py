@@ -191,12 +191,14 @@ def _labelled_runs(journal: Mapping[str, Any]) -> list[tuple[str, Mapping[str, A
 
 def timeline(journal: Mapping[str, Any]) -> Timeline:
     """The drill's spans and markers, in seconds from `journal["start"]`."""
-    t0 = _epoch(journal.get("start")) or 0.0
+    runs = _labelled_runs(journal)
+    starts = [t for _, r in runs if (t := _epoch(r.get("start"))) is not None]
+    t0 = _epoch(journal.get("start")) or min(starts, default=0.0)
     meshdrill = journal.get("meshdrill")
     dry = bool(isinstance(meshdrill, Mapping) and meshdrill.get("dry_run"))
     spans: list[Span] = []
     markers: list[Marker] = []
-    for label, run in _labelled_runs(journal):
+    for label, run in runs:
         activity = run.get("activity") or {}
         if activity.get("type") == "action":
             start = _epoch(run.get("start"))

@@ -152,3 +152,13 @@ def test_labels_never_overlap():
             for a, b in boxes.get(text.get("y", ""), []):
                 assert right <= a + 3 or left >= b - 3, (kind, label)
             boxes.setdefault(text.get("y", ""), []).append((left, right))
+
+
+def test_a_journal_without_its_start_is_timed_from_its_first_activity():
+    """No `start`: the clock starts at the earliest activity, not at the epoch."""
+    journal = factory.drill_journal("passed")
+    del journal["start"]
+    tl = timeline.timeline(journal)
+    assert tl.spans[0].start == pytest.approx(0.0)
+    assert tl.markers[0].t == pytest.approx(0.9)
+    assert tl.duration < 60
