@@ -6,7 +6,7 @@ annotation (`lab.meshdrill.io/fault` unless `annotation` says otherwise), e.g.
 pods obey it live. On a real cluster the application must do the same: mount the
 annotation with a downward-API volume (`fieldRef: metadata.annotations['...']`;
 the kubelet updates the file within its sync period) and answer accordingly.
-The README ("Faults on real clusters") shows a sidecar-free way to do that.
+docs/real-clusters.md ("Faults on real clusters") shows a sidecar-free way to do that.
 """
 
 import json

@@ -13,6 +13,7 @@ from types import FrameType
 
 from rich.console import Console
 
+from chaosext import output
 from chaosext.cli import UsageError
 from chaosext.console import make_console
 from chaosext.gameday import manifest
@@ -92,8 +93,13 @@ def run_command(
     console: Console | None = None,
     runner: ExperimentRunner = run_with_chaos,
 ) -> int:
-    """Run the game day now; exit 0 only if every drill passed."""
-    console = console or make_console()
+    """Run the game day now; exit 0 only if every drill passed.
+
+    With `-o json|yaml` the game-day report is the only thing on stdout; the
+    progress lines and the summary table go to stderr.
+    """
+    fmt = getattr(args, "output", None)
+    console = console or make_console(stderr=bool(fmt))
     game_day = _load(args.file)
     interrupt = Interrupt(args.grace)
     journals = journals_dir_for(game_day, args.journals_dir)
@@ -106,6 +112,8 @@ def run_command(
             runner=runner,
             live=console.is_terminal and not args.no_progress,
         )
+    if fmt:
+        output.emit(run.to_json(), fmt)
     return run.exit_code
 
 
@@ -236,6 +244,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
             command.add_argument(
                 "--no-progress", action="store_true", help="no live progress bar"
             )
+            output.add_option(command)
         command.set_defaults(func=func)
 
     make = commands.add_parser(

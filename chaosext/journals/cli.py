@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from chaosext import output
 from chaosext.console import make_console
 from chaosext.journals import archive, atomic, export, html, report, verify
 
@@ -45,8 +46,16 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     directory = archive.existing_dir(_directory(args))
     entries = archive.entries(directory)
-    console.print(report.list_table(entries, f"journals in {directory}"))
     unrecorded = set(verify.journal_names(directory)) - {e["journal"] for e in entries}
+    if args.output:
+        data = {
+            "directory": str(directory),
+            "items": entries,
+            "unrecorded": sorted(unrecorded),
+        }
+        output.emit(data, args.output, console.file)
+        return 0
+    console.print(report.list_table(entries, f"journals in {directory}"))
     if unrecorded:
         console.print(
             f"[yellow]{len(unrecorded)} journal file(s) have no ledger line: "
@@ -62,6 +71,10 @@ def cmd_show(args: argparse.Namespace, console: Console) -> int:
         drill = report.Drill(entry, archive.load_journal(directory, entry["journal"]))
     except archive.ArchiveError as exc:
         drill = report.Drill(entry, None, str(exc))
+    if args.output:
+        data = {"entry": entry, "journal": drill.journal, "error": drill.error}
+        output.emit(data, args.output, console.file)
+        return 0
     report.show(console, drill)
     return 0
 
@@ -95,7 +108,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         out = Path(args.html)
         if not out.parent.is_dir():
             raise archive.ArchiveError(f"cannot write {out}: no directory {out.parent}")
-        page = html.page(drills, checked, str(directory))
+        page = html.page(drills, checked, str(directory), report.game_days(directory))
         atomic.write_bytes(out, page.encode("utf-8"))
         console.print(f"HTML report written to {out}", highlight=False)
     return 0
@@ -127,9 +140,11 @@ def register(subparsers: Any) -> None:
     )
     commands = parser.add_subparsers(dest="journals_command", required=True)
     p = commands.add_parser("list", parents=[common], help="table of archived drills")
+    output.add_option(p)
     p.set_defaults(func=_wrap(cmd_list))
     p = commands.add_parser("show", parents=[common], help="one drill's phases")
     p.add_argument("id", help="ledger seq, journal file name, or a digest prefix")
+    output.add_option(p)
     p.set_defaults(func=_wrap(cmd_show))
     p = commands.add_parser(
         "verify", parents=[common], help="check journals against the ledger chain"

@@ -1,7 +1,7 @@
 """Read what a drill found out of its journal: verdict, phases, per-cluster counts.
 
-The verdict control writes `journal["meshdrill"]` (PLAN.md); journals without it
-(a plain Chaos Toolkit run, an older drill) fall back to the activities' outputs:
+The verdict control writes `journal["meshdrill"]` (docs/journals.md); journals
+without it (a plain Chaos Toolkit run, an older drill) fall back to the outputs:
 every probe output holding a `counts` mapping becomes a phase named after the
 probe, in journal order (steady state before, method, steady state after).
 """
@@ -34,7 +34,7 @@ def percent(count: int, total: int) -> str:
     return f"{share:.0f}%"
 
 
-def _int_counts(value: object) -> dict[str, int] | None:
+def int_counts(value: object) -> dict[str, int] | None:
     if not isinstance(value, Mapping) or not value:
         return None
     if all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
@@ -42,16 +42,16 @@ def _int_counts(value: object) -> dict[str, int] | None:
     return None
 
 
-def _counts(value: object) -> dict[str, dict[str, int]]:
+def dimension_counts(value: object) -> dict[str, dict[str, int]]:
     """`{"cluster": {...}, "zone": {...}}` as is; a flat `{dest: n}` as "cluster"."""
-    flat = _int_counts(value)
+    flat = int_counts(value)
     if flat is not None:
         return {"cluster": flat}
     if not isinstance(value, Mapping):
         return {}
     out = {}
     for dimension, inner in value.items():
-        counts = _int_counts(inner)
+        counts = int_counts(inner)
         if counts is not None:
             out[str(dimension)] = counts
     return out
@@ -68,7 +68,7 @@ def _from_meshdrill(raw: list[Any]) -> list[Phase]:
         found.append(
             Phase(
                 name=str(item.get("name", f"phase {len(found) + 1}")),
-                counts=_counts(item.get("counts")),
+                counts=dimension_counts(item.get("counts")),
                 errors=dict(errors) if isinstance(errors, Mapping) else {},
                 transition_errors=dict(transition)
                 if isinstance(transition, Mapping)
@@ -99,7 +99,7 @@ def _from_outputs(journal: Mapping[str, Any]) -> list[Phase]:
         output = run.get("output")
         if not isinstance(output, Mapping) or "counts" not in output:
             continue
-        counts = _counts(output["counts"])
+        counts = dimension_counts(output["counts"])
         if not counts:
             continue
         errors = output.get("errors")

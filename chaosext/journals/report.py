@@ -1,5 +1,6 @@
 """Terminal views of the archive (rich): list, show, verify, report."""
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,41 @@ def load(directory: Path) -> list[Drill]:
         except archive.ArchiveError as exc:
             drills.append(Drill(entry, None, str(exc)))
     return drills
+
+
+def game_days(directory: Path) -> list[dict[str, Any]]:
+    """The game-day reports under `directory/gamedays`, oldest first.
+
+    Each drill gets the `run_id` of its journal (read from the run folder), so the
+    page can link it to the archived drill; unreadable files are skipped.
+    """
+    found = []
+    for path in sorted((directory / "gamedays").glob("gameday-*.json")):
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(run, dict) or run.get("kind") != "meshdrill-gameday-report":
+            continue
+        for drill in run.get("drills") or []:
+            if isinstance(drill, dict):
+                drill["run_id"] = _run_id(path.parent, run, drill.get("journal"))
+        found.append(run)
+    return found
+
+
+def _run_id(folder: Path, run: Mapping[str, Any], journal: object) -> str | None:
+    if not isinstance(journal, str):
+        return None
+    name = Path(journal).name
+    for path in (Path(journal), folder / str(run.get("run")) / name):
+        try:
+            meshdrill = json.loads(path.read_text(encoding="utf-8")).get("meshdrill")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(meshdrill, dict) and meshdrill.get("run_id"):
+            return str(meshdrill["run_id"])
+    return None
 
 
 def when(value: object) -> str:

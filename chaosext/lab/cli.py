@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from chaosext import output
 from chaosext.console import make_console
 from chaosext.lab import explain, runtime, tls, topology
 
@@ -53,10 +54,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
     status = commands.add_parser("status", help="clusters, nodes, pods and gateways")
     state_dir_option(status)
+    output.add_option(status)
     status.set_defaults(func=cmd_status)
 
     config = commands.add_parser(
-        "kubeconfig", help="print the lab's kubeconfig path (last line)"
+        "kubeconfig",
+        help="print the lab's kubeconfig path alone on stdout: "
+        "export KUBECONFIG=$(meshdrill lab kubeconfig)",
     )
     state_dir_option(config)
     config.set_defaults(func=cmd_kubeconfig)
@@ -133,7 +137,10 @@ def cmd_kubeconfig(args: argparse.Namespace) -> int:
             f"meshdrill lab: no lab runs in {state_dir}; {DOWN_HINT}", file=sys.stderr
         )
         return 1
-    print(f"# lab '{info.topology}', contexts: {', '.join(info.clusters)}")
+    print(
+        f"# lab '{info.topology}', contexts: {', '.join(info.clusters)}",
+        file=sys.stderr,
+    )
     print(info.kubeconfig)
     return 0
 
@@ -165,10 +172,70 @@ def _table(title: str, columns: tuple[str, ...], no_wrap: str = "") -> Table:
     return table
 
 
-def status_tables(info: runtime.LabInfo) -> list[Table]:
+def status_data(info: runtime.LabInfo) -> dict[str, Any]:
+    """The lab's clusters: API URL, nodes and zones, workloads, gateways."""
+    clusters = []
+    for name, url in info.clusters.items():
+        nodes = api_get(info, url, "/api/v1/nodes")["items"]
+        zone_of = {n["metadata"]["name"]: n["metadata"]["labels"][ZONE] for n in nodes}
+        pods = api_get(info, url, "/api/v1/pods")["items"]
+        workloads = []
+        for deploy in api_get(info, url, "/apis/apps/v1/deployments")["items"]:
+            meta = deploy["metadata"]
+            zones: dict[str, int] = {}
+            for pod in (p for p in pods if _owned_by(p, meta)):
+                zone = zone_of.get(pod["spec"].get("nodeName", ""), "pending")
+                zones[zone] = zones.get(zone, 0) + 1
+            workloads.append(
+                {
+                    "namespace": meta["namespace"],
+                    "deployment": meta["name"],
+                    "ready": deploy.get("status", {}).get("readyReplicas", 0),
+                    "replicas": deploy["spec"].get("replicas", 0),
+                    "pods_by_zone": dict(sorted(zones.items())),
+                }
+            )
+        gateways = []
+        for svc in api_get(info, url, "/api/v1/services")["items"]:
+            ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+            if svc["spec"].get("type") == "LoadBalancer" and ingress:
+                port = svc["spec"]["ports"][0]["port"]
+                gateways.append(
+                    {
+                        "namespace": svc["metadata"]["namespace"],
+                        "service": svc["metadata"]["name"],
+                        "url": f"http://{ingress[0].get('ip')}:{port}",
+                    }
+                )
+        clusters.append(
+            {
+                "name": name,
+                "api": url,
+                "nodes": [
+                    {
+                        "name": n["metadata"]["name"],
+                        "zone": zone_of[n["metadata"]["name"]],
+                        "schedulable": not n["spec"].get("unschedulable"),
+                    }
+                    for n in nodes
+                ],
+                "workloads": workloads,
+                "gateways": gateways,
+            }
+        )
+    return {
+        "topology": info.topology,
+        "pid": info.pid,
+        "state_dir": str(info.state_dir),
+        "kubeconfig": str(info.kubeconfig),
+        "clusters": clusters,
+    }
+
+
+def status_tables(data: dict[str, Any]) -> list[Table]:
     """The clusters (nodes and zones), workloads (pods ready) and gateways."""
     clusters = _table(
-        f"lab '{info.topology}' (pid {info.pid})",
+        f"lab '{data['topology']}' (pid {data['pid']})",
         ("cluster", "API", "node", "zone", "schedulable"),
         no_wrap="API",
     )
@@ -176,42 +243,26 @@ def status_tables(info: runtime.LabInfo) -> list[Table]:
         "workloads", ("cluster", "namespace", "deployment", "ready", "pods by zone")
     )
     gateways = _table("gateways", ("cluster", "namespace", "service", "URL"), "URL")
-    for name, url in info.clusters.items():
-        nodes = api_get(info, url, "/api/v1/nodes")["items"]
-        zone_of = {n["metadata"]["name"]: n["metadata"]["labels"][ZONE] for n in nodes}
-        for i, node in enumerate(nodes):
+    for cluster in data["clusters"]:
+        name = cluster["name"]
+        for i, node in enumerate(cluster["nodes"]):
             clusters.add_row(
                 name if i == 0 else "",
-                url if i == 0 else "",
-                node["metadata"]["name"],
-                zone_of[node["metadata"]["name"]],
-                "no (cordoned)" if node["spec"].get("unschedulable") else "yes",
+                cluster["api"] if i == 0 else "",
+                node["name"],
+                node["zone"],
+                "yes" if node["schedulable"] else "no (cordoned)",
             )
-        pods = api_get(info, url, "/api/v1/pods")["items"]
-        for deploy in api_get(info, url, "/apis/apps/v1/deployments")["items"]:
-            meta = deploy["metadata"]
-            zones: dict[str, int] = {}
-            for pod in (p for p in pods if _owned_by(p, meta)):
-                zone = zone_of.get(pod["spec"].get("nodeName", ""), "pending")
-                zones[zone] = zones.get(zone, 0) + 1
+        for w in cluster["workloads"]:
             workloads.add_row(
                 name,
-                meta["namespace"],
-                meta["name"],
-                f"{deploy.get('status', {}).get('readyReplicas', 0)}/"
-                f"{deploy['spec'].get('replicas', 0)}",
-                ", ".join(f"{z}: {n}" for z, n in sorted(zones.items())) or "-",
+                w["namespace"],
+                w["deployment"],
+                f"{w['ready']}/{w['replicas']}",
+                ", ".join(f"{z}: {n}" for z, n in w["pods_by_zone"].items()) or "-",
             )
-        for svc in api_get(info, url, "/api/v1/services")["items"]:
-            ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress") or []
-            if svc["spec"].get("type") == "LoadBalancer" and ingress:
-                port = svc["spec"]["ports"][0]["port"]
-                gateways.add_row(
-                    name,
-                    svc["metadata"]["namespace"],
-                    svc["metadata"]["name"],
-                    f"http://{ingress[0].get('ip')}:{port}",
-                )
+        for g in cluster["gateways"]:
+            gateways.add_row(name, g["namespace"], g["service"], g["url"])
     return [clusters, workloads, gateways]
 
 
@@ -219,16 +270,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
     info = runtime.running_lab(state_dir)
     if info is None:
-        print(f"no lab runs in {state_dir}; {DOWN_HINT}")
+        print(f"no lab runs in {state_dir}; {DOWN_HINT}", file=sys.stderr)
+        return 1
+    try:
+        data = status_data(info)
+        if args.output:
+            output.emit(data, args.output)
+            return 0
+        tables = [*status_tables(data), explain.live_split_table(info)]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        print(f"meshdrill lab status: the lab did not answer: {exc}", file=sys.stderr)
         return 1
     console = make_console()
     if not console.is_terminal:
         console = Console(width=160)  # pipes and files get whole lines
-    try:
-        tables = [*status_tables(info), explain.live_split_table(info)]
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-        print(f"meshdrill lab status: the lab did not answer: {exc}", file=sys.stderr)
-        return 1
     for table in tables:
         console.print(table)
     console.print(f"kubeconfig: {info.kubeconfig}")

@@ -2,8 +2,8 @@
 
 `load(name_or_path)` reads a shipped topology (`chaosext/lab/topologies/<name>.yaml`)
 or any YAML file, validates it and returns a frozen `Topology`. Errors name the file,
-the line and the field (`TopologyError`). The schema is documented in the README's lab
-section and in `topologies/guide-000.yaml`.
+the line and the field (`TopologyError`). The schema is documented in docs/lab.md
+("Topology files") and in `topologies/guide-000.yaml`.
 """
 
 from collections.abc import Mapping

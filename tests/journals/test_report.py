@@ -2,7 +2,16 @@
 
 from html.parser import HTMLParser
 
-from chaosext.journals import archive, cli, html, phases, report, verify
+from chaosext.journals import (
+    archive,
+    chart,
+    cli,
+    html,
+    phases,
+    report,
+    timeline,
+    verify,
+)
 from tests.journals import factory
 from tests.journals.conftest import archive_many, text
 
@@ -22,7 +31,7 @@ class PageParser(HTMLParser):
         values = dict(attrs)
         if tag == "svg":
             self.svgs += 1
-        if tag == "polyline" and "series" in (values.get("class") or ""):
+        if tag == "g" and "series" in (values.get("class") or ""):
             self.series.append(values["data-series"])
         for name in ("src", "href", "xlink:href", "srcset", "data", "action"):
             if values.get(name):
@@ -100,13 +109,13 @@ def test_html_report_is_self_contained_with_one_series_per_cluster(
 
 def test_html_chart_plots_the_shares():
     """The failover phase puts cluster-b's point at the top of the chart (100%)."""
-    drill = report.Drill({"seq": 1, "journal": "x.json"}, factory.journal())
-    svg = html.chart(drill.phases, "x")
-    top = f"{html._y(1.0):.1f}"
-    bottom = f"{html._y(0.0):.1f}"
+    tl = timeline.timeline(factory.journal())
+    svg = chart.svg(tl, "x")
+    top = f"cy='{chart._Canvas.y(1.0):.1f}'"
+    bottom = f"cy='{chart._Canvas.y(0.0):.1f}'"
     series = {part.split("'")[0]: part for part in svg.split("data-series='")[1:]}
-    assert f",{top}" in series["cluster-b"].split("points='")[1].split("'")[0]
-    assert f",{bottom}" in series["cluster-a"].split("points='")[1].split("'")[0]
+    assert top in series["cluster-b"].split("</g>")[0]
+    assert bottom in series["cluster-a"].split("</g>")[0]
 
 
 def test_html_escapes_journal_text(archive_dir):
