@@ -18,4 +18,6 @@ PIPED_WIDTH = 160
 def make_console(*, stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
-    return Console(stderr=stderr, width=width)
+    # soft_wrap: a message is never broken across lines (a path stays whole and
+    # greppable); tables still fit the width.
+    return Console(stderr=stderr, width=width, soft_wrap=True)

@@ -33,7 +33,7 @@ def archive_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def console() -> Console:
-    return Console(file=io.StringIO(), width=120, color_system=None)
+    return Console(file=io.StringIO(), width=120, color_system=None, soft_wrap=True)
 
 
 def text(console: Console) -> str:
