@@ -20,7 +20,7 @@ from chaosext.lab import kinds, objects, scheduler
 from chaosext.lab.clientproxy import Choice, Mesh
 from chaosext.lab.clients import client_identity, waypoint_refs
 from chaosext.lab.endpoints import Address, ControlPlane, service_hosts
-from chaosext.lab.lab import Lab, seed
+from chaosext.lab.lab import Lab, seed_cluster
 from chaosext.lab.store import Obj
 from chaosext.lab.topology import Client, Gateway, Topology, Waypoint
 
@@ -154,14 +154,8 @@ class World:
         """Every object the topology declares, with its workloads' pods placed."""
         world = cls(topology)
         for name, runtime in world.lab.clusters.items():
-            store = runtime.store
-            for _, obj in objects.for_cluster(topology, runtime.spec):
-                seed(store, obj)
-            for resources in topology.resources:
-                if name in resources.clusters:
-                    for obj in resources.objects:
-                        seed(store, dict(obj))
-            for deploy in list(store.objects(kinds.DEPLOYMENT)):
+            seed_cluster(runtime.store, topology, runtime.spec)
+            for deploy in list(runtime.store.objects(kinds.DEPLOYMENT)):
                 world._place_pods(name, deploy)
         return world
 
@@ -256,7 +250,12 @@ class World:
         for gw in topo.gateways:
             if gw.cluster == cluster and gw.name == name:
                 identity = self.lab.proxy_for(
-                    "gateway", gw.name, gw.cluster, gw.zone, dict(gw.labels)
+                    "gateway",
+                    gw.name,
+                    gw.cluster,
+                    gw.zone,
+                    dict(gw.labels),
+                    gw.namespace,
                 )
                 return Choice(identity), gw.namespace, f"gateway {name}"
         for (wp_cluster, namespace, wp_name), ref in self.mesh.waypoints.items():
@@ -310,7 +309,9 @@ class World:
         if choice.proxy is None:
             raise PredictionError(f"{via}: {choice.error}")
         proxy = choice.proxy
-        config, endpoints, _ = self.plane.compute(mesh_host, proxy.cluster)
+        config, endpoints, _ = self.plane.compute(
+            mesh_host, proxy.cluster, proxy.namespace
+        )
         if traffic_distribution is not None:
             value = (
                 None if traffic_distribution.lower() == "none" else traffic_distribution
