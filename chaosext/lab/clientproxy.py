@@ -37,11 +37,12 @@ from chaosext import mesh
 from chaosext.lab import dataplane, kinds
 from chaosext.lab.endpoints import service_hosts
 from chaosext.lab.store import Obj, Store
+from chaosext.mesh import names
 
 log = logging.getLogger("meshdrill.lab.clientproxy")
 
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-NO_WAYPOINT = "none"  # `istio.io/use-waypoint: none` opts a Service out
+USE_WAYPOINT_LABEL = names.USE_WAYPOINT
+NO_WAYPOINT = names.NO_WAYPOINT  # `istio.io/use-waypoint: none` opts a Service out
 MODES = ("sidecar", "ztunnel", "waypoint")  # a topology client's `proxy:`
 
 
