@@ -23,6 +23,7 @@ from rich.table import Table
 from chaosext.console import make_console
 from chaosext.lab import topology
 from chaosext.lab.prediction import Prediction, PredictionError, Selector, World
+from chaosext.mesh import whatif
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -78,32 +79,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 
 def as_json(prediction: Prediction) -> dict[str, Any]:
-    """`{"endpoints": [{"pod", "cluster", "region", "zone", "priority", "share"}]}`
-    plus the host, the chooser and the notes."""
-    proxy = prediction.chooser
-    return {
-        "host": prediction.host,
-        "via": prediction.via,
-        "proxy": {
-            "kind": proxy.kind,
-            "name": proxy.name,
-            "cluster": proxy.cluster,
-            "region": proxy.locality.region,
-            "zone": proxy.locality.zone,
-        },
-        "notes": list(prediction.notes),
-        "endpoints": [
-            {
-                "pod": row.pod,
-                "cluster": row.cluster,
-                "region": row.region,
-                "zone": row.zone,
-                "priority": row.priority,
-                "share": round(row.share, 6),
-            }
-            for row in prediction.rows
-        ],
-    }
+    """The shape `meshdrill mesh explain -o json` prints too (`whatif.as_json`)."""
+    return whatif.as_json(prediction)
 
 
 def as_table(prediction: Prediction) -> Table:
