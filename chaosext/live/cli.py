@@ -12,7 +12,7 @@ import importlib
 from chaosext.live import reader
 from chaosext.live.state import MeshState
 
-COMMANDS: tuple[str, ...] = ("chaosext.live.explain",)
+COMMANDS: tuple[str, ...] = ("chaosext.live.explain", "chaosext.live.lint")
 """Modules with `register(commands)`, each adding one `meshdrill mesh` command."""
 
 
