@@ -119,6 +119,10 @@ def test_eject_beyond_max_ejection_percent_cannot_happen(state: Any) -> None:
     [
         (["--context", "nope", "--client", "x"], "context 'nope' is not in kubeconfig"),
         (["--client", "x", "--down", "node=n1"], "use a pod name or cluster="),
+        (
+            ["--mesh-contexts", "cluster1", "--context", "cluster2", "--client", "x"],
+            "--context cluster2 is not one of --mesh-contexts cluster1",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line(
@@ -199,3 +203,18 @@ def test_forbidden_names_the_verb_and_resource(tmp_path: Path) -> None:
         assert "'prod'" in str(caught.value)
     finally:
         server.shutdown()
+
+
+def test_mesh_contexts_limits_what_is_read(
+    state: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--mesh-contexts cluster1`: only cluster1 is read, so only its endpoints."""
+    info, _ = state
+    code = cli.main(
+        ["mesh", "explain", "--kubeconfig", str(info.kubeconfig),
+         "--mesh-contexts", "cluster1", "--context", "cluster1",
+         "--client", "client-in-ambient", "--host", HOST, "-o", "json"]
+    )  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {row["cluster"] for row in data["endpoints"]} == {"cluster1"}
