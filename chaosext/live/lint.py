@@ -22,7 +22,7 @@ from chaosext.live import choosers, explain
 from chaosext.live.reader import ReadError
 from chaosext.live.state import MeshState, Obj, StateError
 from chaosext.mesh import kube, lookup, names
-from chaosext.mesh.lint import Finding, rule_findings
+from chaosext.mesh.lint import Finding, endpoint_findings, spec_findings
 from chaosext.mesh.whatif import PredictionError
 
 LOOKUP_RULE = (
@@ -42,9 +42,17 @@ def rule_checks(state: MeshState) -> list[Finding]:
     for context, objects in state.clusters.items():
         for rule in objects.rules:
             subject = f"destinationrule {rule.namespace}/{rule.name} ({context})"
-            endpoints = [e for h in _hosts_of(state, rule) for e in state.endpoints(h)]
-            localities = sorted({e.locality for e in endpoints}, key=str)
-            out += rule_findings(subject, rule.spec, len(endpoints), localities)
+            out += spec_findings(subject, rule.spec)
+            wildcard = rule.host.startswith("*")
+            for host in _hosts_of(state, rule):
+                endpoints = state.endpoints(host)
+                localities = sorted({e.locality for e in endpoints}, key=str)
+                out += endpoint_findings(
+                    f"{subject} for {host}" if wildcard else subject,
+                    rule.spec,
+                    len(endpoints),
+                    localities,
+                )
     return out
 
 

@@ -213,6 +213,29 @@ def _covers(wide: str, narrow: list[str]) -> bool:
     return True
 
 
+def spec_findings(subject: str, spec: Mapping[str, Any]) -> list[Finding]:
+    """The findings a DR spec has on its own, whatever its hosts' endpoints."""
+    return [
+        *priority_order(subject, spec),
+        *failover_without_outlier(subject, spec),
+        *shadowed_from(subject, spec),
+    ]
+
+
+def endpoint_findings(
+    subject: str,
+    spec: Mapping[str, Any],
+    hosts: int,
+    localities: Sequence[Locality],
+) -> list[Finding]:
+    """The findings for a DR spec applied to one host that has `hosts` endpoints
+    in `localities` today."""
+    return [
+        *ejection_impossible(subject, spec, hosts),
+        *distribute_blackholes(subject, spec, localities),
+    ]
+
+
 def rule_findings(
     subject: str,
     spec: Mapping[str, Any],
@@ -222,9 +245,6 @@ def rule_findings(
     """Every single-rule finding for a DR spec whose host has `hosts` endpoints in
     `localities` today."""
     return [
-        *priority_order(subject, spec),
-        *failover_without_outlier(subject, spec),
-        *ejection_impossible(subject, spec, hosts),
-        *distribute_blackholes(subject, spec, localities),
-        *shadowed_from(subject, spec),
+        *spec_findings(subject, spec),
+        *endpoint_findings(subject, spec, hosts, localities),
     ]
