@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from chaosext import clusters
+from chaosext.mesh import names
 
 __all__ = [
     "RESTORE_KEY",
@@ -29,7 +30,7 @@ __all__ = [
     "run_id_of",
 ]
 
-RESTORE_KEY = "meshdrill.io/restore"
+RESTORE_KEY = names.RESTORE
 RUN_ID_KEY = "meshdrill_run_id"
 """Configuration key under which the restore control publishes the run id."""
 

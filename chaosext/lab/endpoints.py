@@ -6,7 +6,9 @@ serving that host in any cluster: `<svc>.<ns>.svc.cluster.local` (namespace same
 the hosts in a Service's `lab.meshdrill.io/hosts` annotation, and
 `<svc>.<ns>.mesh.internal` for Services labelled `solo.io/service-scope=global`.
 Locality comes from the pod's node labels. The routing config (DestinationRule,
-traffic distribution, mesh default) is read from the proxy's own cluster.
+traffic distribution, mesh default) is read from the proxy's own cluster; the
+DestinationRule is the one istiod's lookup finds for the proxy's namespace
+(`mesh.lookup.destination_rule`).
 """
 
 import time
@@ -19,16 +21,16 @@ from chaosext import mesh
 from chaosext.lab import kinds
 from chaosext.lab.kubelet import is_ready
 from chaosext.lab.objects import (
-    HOSTS_ANNOTATION,
     NETWORK_LABEL,
     REGION_LABEL,
     SUBZONE_LABEL,
     ZONE_LABEL,
 )
 from chaosext.lab.store import Event, Obj, Store
+from chaosext.mesh import kube, lookup, names
 
-TRAFFIC_DISTRIBUTION_ANNOTATION = "networking.istio.io/traffic-distribution"
-GLOBAL_SCOPE_LABEL = "solo.io/service-scope"
+TRAFFIC_DISTRIBUTION_ANNOTATION = names.TRAFFIC_DISTRIBUTION
+GLOBAL_SCOPE_LABEL = names.SERVICE_SCOPE
 _RELEVANT = {
     kinds.POD.key,
     kinds.SERVICE.key,
@@ -52,23 +54,8 @@ class Snapshot:
 
 
 def service_hosts(service: Obj) -> set[str]:
-    """The mesh hosts a Service serves."""
-    meta = service["metadata"]
-    name, ns = meta["name"], meta["namespace"]
-    hosts = {f"{name}.{ns}.svc.cluster.local"}
-    extra = (meta.get("annotations") or {}).get(HOSTS_ANNOTATION, "")
-    hosts.update(h.strip() for h in extra.split(",") if h.strip())
-    if (meta.get("labels") or {}).get(GLOBAL_SCOPE_LABEL) == "global":
-        hosts.add(f"{name}.{ns}.mesh.internal")
-    return hosts
-
-
-def dr_host(rule: Obj) -> str:
-    """A DestinationRule's host, short names completed in the rule's namespace."""
-    host = str((rule.get("spec") or {}).get("host", ""))
-    if host and "." not in host:
-        return f"{host}.{rule['metadata']['namespace']}.svc.cluster.local"
-    return host
+    """The mesh hosts a Service serves (`mesh.kube.service_hosts`)."""
+    return kube.service_hosts(service)
 
 
 class EndpointView:
@@ -80,9 +67,11 @@ class EndpointView:
         proxy_cluster: str,
         propagation: float,
         first: tuple[mesh.ServiceConfig, tuple[mesh.Endpoint, ...], dict[str, Address]],
+        proxy_namespace: str = "",
     ) -> None:
         self.host = host
         self.proxy_cluster = proxy_cluster
+        self.proxy_namespace = proxy_namespace
         self.propagation = propagation
         self._content = first
         self._version = 1
@@ -134,10 +123,17 @@ class ControlPlane:
         for store in stores.values():
             store.subscribe(self._on_event)
 
-    def view(self, host: str, proxy_cluster: str) -> EndpointView:
-        """A new view of `host` for a proxy in `proxy_cluster`."""
+    def view(
+        self, host: str, proxy_cluster: str, proxy_namespace: str = ""
+    ) -> EndpointView:
+        """A new view of `host` for a proxy in `proxy_cluster` and `proxy_namespace`
+        (its namespace decides which DestinationRule applies)."""
         view = EndpointView(
-            host, proxy_cluster, self.propagation, self.compute(host, proxy_cluster)
+            host,
+            proxy_cluster,
+            self.propagation,
+            self.compute(host, proxy_cluster, proxy_namespace),
+            proxy_namespace,
         )
         self._views.append(view)
         return view
@@ -147,10 +143,12 @@ class ControlPlane:
             return
         now = self.clock()
         for view in self._views:
-            view.offer(self.compute(view.host, view.proxy_cluster), now)
+            view.offer(
+                self.compute(view.host, view.proxy_cluster, view.proxy_namespace), now
+            )
 
     def compute(
-        self, host: str, proxy_cluster: str
+        self, host: str, proxy_cluster: str, proxy_namespace: str = ""
     ) -> tuple[mesh.ServiceConfig, tuple[mesh.Endpoint, ...], dict[str, Address]]:
         """The ServiceConfig, endpoints and pod addresses for `host` right now."""
         endpoints: list[mesh.Endpoint] = []
@@ -165,9 +163,13 @@ class ControlPlane:
                     if endpoint.name not in addresses:
                         endpoints.append(endpoint)
                         addresses[endpoint.name] = address
+        owner = services.get(proxy_cluster) or next(iter(services.values()), None)
+        service_namespace = owner["metadata"]["namespace"] if owner else ""
         config = mesh.ServiceConfig(
             host=host,
-            destination_rule=self._destination_rule(host, proxy_cluster),
+            destination_rule=self._destination_rule(
+                host, proxy_cluster, proxy_namespace, service_namespace
+            ),
             traffic_distribution=self._distribution(services, proxy_cluster),
             mesh_locality_lb=self.mesh_locality_lb,
         )
@@ -208,15 +210,20 @@ class ControlPlane:
             out.append((endpoint, address or ("127.0.0.1", 0)))
         return out
 
-    def _destination_rule(self, host: str, cluster: str) -> dict[str, Any] | None:
-        store = self.stores[cluster]
-        rules = [r for r in store.objects(kinds.DESTINATION_RULE) if dr_host(r) == host]
-        if not rules:
-            return None
-        rules.sort(
-            key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"])
+    def _destination_rule(
+        self, host: str, cluster: str, proxy_namespace: str, service_namespace: str
+    ) -> dict[str, Any] | None:
+        rules = [
+            lookup.Rule.from_object(r)
+            for r in self.stores[cluster].objects(kinds.DESTINATION_RULE)
+        ]
+        found = lookup.destination_rule(
+            rules,
+            host,
+            proxy_namespace=proxy_namespace,
+            service_namespace=service_namespace,
         )
-        return dict(rules[0].get("spec") or {})
+        return dict(found.spec) if found else None
 
     def _distribution(self, services: dict[str, Obj], cluster: str) -> str | None:
         service = services.get(cluster) or next(iter(services.values()), None)

@@ -30,6 +30,7 @@ from chaosext.lab.topology import (
     Waypoint,
     Workload,
 )
+from chaosext.mesh import names
 from chaosext.userfile import Loc, Strict, fail, kind
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -156,7 +157,7 @@ class GatewaySpec(Strict):
     cluster: Text
     zone: Text
     route: Text
-    namespace: Name = "istio-system"
+    namespace: Name = names.ROOT_NAMESPACE
     labels: StringMap = Field(default_factory=dict)
 
 
@@ -360,5 +361,5 @@ def _client(c: ClientSpec) -> Client:
 
 
 def _waypoint(w: WaypointSpec) -> Waypoint:
-    labels = {"gateway.networking.k8s.io/gateway-name": w.name, **w.labels}
+    labels = {names.GATEWAY_NAME: w.name, **w.labels}
     return Waypoint(w.name, w.namespace, w.cluster, w.zone, labels)
