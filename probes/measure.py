@@ -136,14 +136,14 @@ def judge_split(
     confidence: float,
     max_samples: int,
 ) -> tuple[Tally, dict[str, Any]]:
-    """Judge a split; while inconclusive, sample more (up to `max_samples`)."""
+    """Judge a split; while inconclusive, sample more (up to `max_samples`):
+    as many as the statistics say would decide it, or, when they cannot say (a
+    share right on a band's edge), up to `max_samples`."""
     judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
-    while (
-        judged["verdict"] == "inconclusive"
-        and counted.answered < max_samples
-        and judged["needed_samples"] is not None
-    ):
-        more = max(50, min(max_samples, judged["needed_samples"]) - counted.answered)
+    while judged["verdict"] == "inconclusive" and counted.answered < max_samples:
+        # no estimate (a share right on a band's edge): sample up to max_samples
+        target = judged["needed_samples"] or max_samples
+        more = max(50, min(max_samples, target) - counted.answered)
         counted = counted.add(measure(src, resolver, by, more))
         judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
     return counted, dict(judged)

@@ -296,3 +296,16 @@ def test_bad_arguments_name_the_field(kwargs: dict[str, Any], field: str) -> Non
     """Invalid arguments fail before anything is sampled, naming the argument."""
     with pytest.raises(ActivityFailed, match=field):
         waiting.wait_for_split({"cluster-b": 1.0}, {}, {}, **kwargs)
+
+
+def test_a_pooled_share_on_the_band_edge_is_topped_up_not_left_inconclusive() -> None:
+    """60/90 pooled on a 50/50 +-0.1 split sits on the edge (no sample size would
+    decide it): the probe samples on up to max_samples instead of giving up."""
+    edge = "a" * 20 + "b" * 30
+    report = run_wait(
+        [edge, edge, edge, HALF],
+        expected={"cluster-a": 0.5, "cluster-b": 0.5},
+        max_samples=1000,
+    )
+    assert report["verdict"] == "within"
+    assert report["answered"] > 150
