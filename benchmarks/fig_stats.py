@@ -128,7 +128,7 @@ def false_fails(runs: int, seed: int = 7) -> tuple[int, list[int]]:
         )
         report = wait.run()
         failed += report["verdict"] != "within"
-        used.append(int(report.get("requests") or 0) + 0)
+        used.append(int(report.get("requests") or 0))
     return failed, used
 
 
