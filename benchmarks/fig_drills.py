@@ -14,9 +14,11 @@ tier's shipped topology and timing), in round-robin order across tiers.
 - `failover_detection_error_ms` (region_outage, ingress sampling) and
   `failover_detection_error_exec_ms` (cluster_failover, exec sampling): the failover
   probe's measured transition (`started_at + transition_seconds`) minus the lab's
-  ground truth, the moment the failing cluster stopped getting traffic: the first
-  of the proxy's routing push without it and the last of its pods stopping, from
-  the lab's `routing.jsonl` record. Where the lab keeps no record, the reference
+  ground truth, the moment the new regime could begin, from the lab's
+  `routing.jsonl` record: for the gateway (Envoy retries a refused request onto
+  another endpoint) the first of its routing push without the failing cluster and
+  the last of that cluster's pods stopping; for ztunnel (no retries: resets until
+  then) the push. Where the lab keeps no record, the reference
   is the fault action's completion instead, and the figure says so (it then
   includes the lab's propagation delay: it bounds the error from above).
 """
@@ -50,6 +52,10 @@ class Truth:
     host: str  # part of the host name the probe's traffic goes to
     proxy: str | None = None  # the proxy that routes it (None: any in `cluster`)
     cluster: str | None = None
+    retries: bool = True
+    """Envoy (L7) retries a request that a gone pod refuses onto another endpoint:
+    traffic moves at the first of the push and the pods' stopping. ztunnel (L4)
+    does not: its client sees resets until the push."""
 
 
 DETECTION = {
@@ -57,7 +63,7 @@ DETECTION = {
         "region_outage", "cluster-a", "hello-world", proxy=GATEWAY
     ),
     "failover_detection_error_exec_ms": Truth(
-        "cluster_failover", "cluster1", "in-ambient", cluster="cluster1"
+        "cluster_failover", "cluster1", "in-ambient", cluster="cluster1", retries=False
     ),
 }
 
@@ -136,6 +142,8 @@ def truth(records: list[dict[str, Any]], how: Truth, after: float) -> float | No
         and not r["answering"]
         and r["at"] > after
     ]
+    if not how.retries:
+        return min(routes) if routes else None
     moments = ([min(routes)] if routes else []) + ([max(stops)] if stops else [])
     return min(moments) if moments else None
 
