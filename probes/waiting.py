@@ -72,11 +72,13 @@ def wait_for_split(
         configuration,
         secrets,
     )
-    with source_from(source, configuration, secrets) as src:
+    src = source_from(source, configuration, secrets)
+    resolver = resolver_for(workload, configuration, secrets)
+    with src:
         wait = Wait(
             settings,
             src,
-            resolver_for(workload, configuration, secrets),
+            resolver,
             progress=progress_for(),
             title=f"waiting for {_describe(settings.expected)} by {by}",
         )
