@@ -43,6 +43,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "Runner",
     "build_argv",
+    "exec_overhead",
     "exec_timeout",
     "parse_output",
     "sample_exec",
@@ -127,12 +128,17 @@ def parse_output(
     *,
     started_at: float | None = None,
     finished_at: float | None = None,
+    overhead: float | None = None,
 ) -> Sample:
     """The :class:`~probes.sampling.Sample` that curl's framed output describes.
 
     Trailers beyond ``count`` are ignored; transfers without one count as
     ``missing``.  Answer times are anchored at ``finished_at`` (the exec's end, as
-    seen here): answer i completed ``time_total`` of transfers i+1.. before it.
+    seen here): answer i completed the ``time_total`` of transfers i+1.. before
+    it, plus the gaps between transfers that curl's ``time_total`` leaves out.
+    With ``overhead`` (an exec's fixed cost: its start and end, see
+    :func:`exec_overhead`) and ``started_at``, those gaps are the exec's time
+    left over, shared evenly; without, they count as nothing.
     """
     extract_host = extract.get_extractor(extractor)
     now = time.time()
@@ -155,11 +161,15 @@ def parse_output(
         kind, hostname = _judge(int(code), int(curl_exit), body, extract_host)
         outcomes.append((kind, hostname, float(seconds)))
         position = match.end()
+    gap = 0.0
+    if overhead is not None and started_at is not None and outcomes:
+        spent = sum(seconds for _, _, seconds in outcomes)
+        gap = max(0.0, finished - started_at - overhead - spent) / len(outcomes)
     at = finished
     stamped: list[tuple[float, str, str | None]] = []
     for kind, hostname, seconds in reversed(outcomes):
         stamped.append((at, kind, hostname))
-        at -= seconds
+        at -= seconds + gap
     for when, kind, hostname in reversed(stamped):
         if hostname is not None:
             sample.answers.append(hostname)
@@ -180,8 +190,12 @@ def sample_exec(
     extractor: str | extract.Extractor = "auto",
     *,
     wall: Callable[[], float] = time.time,
+    overhead: float | None = None,
 ) -> Sample:
     """Sample ``url`` ``count`` times from the pod that ``run`` executes in.
+
+    ``overhead``: the exec's fixed cost (:func:`exec_overhead`), for answer times
+    (see :func:`parse_output`).
 
     ``run(argv)`` executes argv in the client pod (``Cluster.exec`` over the API,
     or ``subprocess`` in tests) and returns (stdout, stderr, exit code).  Raises
@@ -207,8 +221,31 @@ def sample_exec(
             f" needed): {_tail(stderr or stdout)!r}"
         )
     return parse_output(
-        stdout, count, nonce, extract_host, started_at=started, finished_at=finished
+        stdout,
+        count,
+        nonce,
+        extract_host,
+        started_at=started,
+        finished_at=finished,
+        overhead=overhead,
     )
+
+
+def exec_overhead(
+    run: Runner,
+    url: str,
+    timeout: float = 2.0,
+    *,
+    wall: Callable[[], float] = time.time,
+) -> float:
+    """An exec's fixed cost (start, curl's start and exit, the end), in seconds:
+    the wall time of a one-request batch less that request's ``time_total``."""
+    nonce = new_nonce()
+    started = wall()
+    stdout, _, _ = run(build_argv(url, 1, timeout, nonce))
+    took = wall() - started
+    found = re.search(rf"\nMDS-{nonce} \d+ \d{{3}} \d+ \d+ ([0-9.]+)\n", stdout)
+    return max(0.0, took - (float(found.group(1)) if found else 0.0))
 
 
 def _judge(

@@ -48,6 +48,7 @@ class Source:
     secrets: Mapping[str, Any] | None
     _url: str | None = field(default=None, init=False, repr=False)
     _exec: tuple[Any, str] | None = field(default=None, init=False, repr=False)
+    _overhead: float | None = field(default=None, init=False, repr=False)
     _stack: contextlib.ExitStack = field(
         default_factory=contextlib.ExitStack, init=False, repr=False
     )
@@ -122,12 +123,15 @@ class Source:
         for attempt in (1, 2):
             try:
                 run = functools.partial(self._exec_target_run, namespace, timeout)
+                if self._overhead is None:  # once per probe: for answer times
+                    self._overhead = exec_sampling.exec_overhead(run, url, self.timeout)
                 return exec_sampling.sample_exec(
                     run,
                     url,
                     count,
                     self.timeout,
                     self.extractor,
+                    overhead=self._overhead,
                 )
             except clusters.ClusterError as exc:
                 self.close()  # the client pod may have been replaced: look again

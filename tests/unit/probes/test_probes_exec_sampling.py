@@ -176,6 +176,27 @@ def test_answer_times_count_back_from_the_finish() -> None:
     assert result.error_times == [(100.0, "connect")]
 
 
+def test_gaps_between_transfers_are_shared_out_when_the_overhead_is_known() -> None:
+    """1.0 s of exec, 0.2 s of it fixed cost, 0.6 s in transfers: the 0.2 s left
+    are the gaps curl does not count, one per transfer."""
+    text = "pod-a" + trailer("200", 0, 5, 0.25) + "pod-b" + trailer("200", 0, 5, 0.35)
+    result = exec_sampling.parse_output(
+        text, 2, N, "bare", started_at=99.0, finished_at=100.0, overhead=0.2
+    )
+    assert result.answer_times == pytest.approx([99.55, 100.0])
+
+
+def test_exec_overhead_is_the_one_request_exec_less_its_transfer(
+    pod_server: PodServer,
+) -> None:
+    """A fake clock: the exec takes 0.5 s, its one transfer what curl says."""
+    ticks = iter([10.0, 10.5])
+    overhead = exec_sampling.exec_overhead(
+        run_local, f"{pod_server.url}/rotate", wall=lambda: next(ticks)
+    )
+    assert 0.4 < overhead < 0.5
+
+
 @pytest.mark.parametrize(
     ("code", "curl_exit", "body", "kind"),
     [
