@@ -7,7 +7,13 @@ process-wide default configuration, so two contexts used from two threads race
 and never touches the default, so any number of threads may talk to any number
 of clusters. Streaming exec gets an ApiClient of its own as well, because
 `stream()` swaps `call_api` on the client it is given (kubernetes-client/python#928).
+
+The `kubernetes` package is imported on first use, not with this module: importing
+it loads every generated model (about a second), which `meshdrill --help` and
+commands that never talk to a cluster should not pay.
 """
+
+from __future__ import annotations
 
 import contextlib
 import json
@@ -16,14 +22,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import urllib3
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config import kube_config
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.stream import stream
+if TYPE_CHECKING:  # the kubernetes client imports ~280 model modules: only on use
+    from kubernetes import client as k8s
 
 __all__ = [
     "LAB",
@@ -119,15 +121,21 @@ class Cluster:
 
     @property
     def core(self) -> k8s.CoreV1Api:
-        return k8s.CoreV1Api(self.api_client)
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
 
     @property
     def apps(self) -> k8s.AppsV1Api:
-        return k8s.AppsV1Api(self.api_client)
+        from kubernetes import client
+
+        return client.AppsV1Api(self.api_client)
 
     @property
     def custom(self) -> k8s.CustomObjectsApi:
-        return k8s.CustomObjectsApi(self.api_client)
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.api_client)
 
     def describe(self) -> str:
         return f"context '{self.context}' ({self.server})"
@@ -135,21 +143,35 @@ class Cluster:
     def exec(
         self, namespace: str, pod: str, argv: list[str], timeout: float
     ) -> tuple[str, str, int]:
-        """Run `argv` in a pod as `kubectl exec` does; return (stdout, stderr, exit)."""
-        exec_client = _new_api_client(self.kubeconfig, self.context)
+        """Run `argv` in a pod as `kubectl exec` does; return (stdout, stderr, exit).
+
+        Each exec gets its own ApiClient on this context's configuration (parsed
+        once, at connect); an API refusal (e.g. the pod is gone) is a ClusterError.
+        """
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+
+        exec_client = client.ApiClient(configuration=self.api_client.configuration)
         self._closers.append(exec_client)
-        resp = stream(
-            k8s.CoreV1Api(exec_client).connect_get_namespaced_pod_exec,
-            pod,
-            namespace,
-            command=argv,
-            stderr=True,
-            stdin=False,
-            stdout=True,
-            tty=False,
-            _preload_content=False,
-            _request_timeout=timeout,
-        )
+        what = f"exec in pod {namespace}/{pod}"
+        try:
+            resp = stream(
+                client.CoreV1Api(exec_client).connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                command=argv,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+        except ApiException as exc:
+            raise ClusterError(
+                f"{what} in {self.describe()}: HTTP {exc.status} {_status_message(exc)}"
+            ) from exc
         out: list[str] = []
         err: list[str] = []
         try:
@@ -168,6 +190,10 @@ class Cluster:
 
 
 def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
+    import urllib3
+    from kubernetes import client as k8s
+    from kubernetes.config import kube_config
+
     configuration = type.__call__(k8s.Configuration)
     kube_config.load_kube_config(
         config_file=str(kubeconfig),
@@ -181,6 +207,9 @@ def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
 
 def contexts_in(kubeconfig: Path) -> list[str]:
     """The context names a kubeconfig file declares."""
+    from kubernetes.config import kube_config
+    from kubernetes.config.config_exception import ConfigException
+
     try:
         listed, _active = kube_config.list_kube_config_contexts(str(kubeconfig))
     except (ConfigException, OSError) as exc:
@@ -217,6 +246,8 @@ def connect(
             f"context '{context}' is not in kubeconfig {path}"
             f" (it has: {', '.join(known) or 'none'})"
         )
+    from kubernetes.config.config_exception import ConfigException
+
     try:
         api = _new_api_client(path, context)
     except ConfigException as exc:
@@ -241,6 +272,9 @@ def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: An
 
     `what` names the object, e.g. "deployment default/hello-world".
     """
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+
     try:
         return fn(*args, _request_timeout=REQUEST_TIMEOUT, **kw)
     except ApiException as exc:
@@ -322,7 +356,7 @@ def resolve_pod(cluster: Cluster, namespace: str, ref: str) -> Any:
     return running[0]
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(exc: Any) -> str:
     try:
         return str(json.loads(exc.body or "{}").get("message") or exc.reason)
     except ValueError:

@@ -2,15 +2,14 @@
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from chaoslib import substitute
 from chaoslib.exceptions import ActivityFailed
 
-from chaosext.locality import LocalityResolver
 from probes import arguments, stats
-from probes.source import Source
-from probes.tally import Tally, tally
+from probes.sampling import Sample
+from probes.tally import Resolver, Tally, tally
 
 __all__ = [
     "NoAnswer",
@@ -21,6 +20,14 @@ __all__ = [
     "measure",
     "report",
 ]
+
+
+class Sampler(Protocol):
+    """Where batches come from (probes.source.Source, or a test's fake)."""
+
+    def sample(self, count: int) -> Sample: ...
+
+    def describe(self) -> str: ...
 
 
 class NoAnswer(ActivityFailed):
@@ -62,7 +69,7 @@ def check_split(
     return resolved
 
 
-def measure(src: Source, resolver: LocalityResolver, by: str, count: int) -> Tally:
+def measure(src: Sampler, resolver: Resolver, by: str, count: int) -> Tally:
     """Sample once and count; no answer at all, or none we know, is an error."""
     sample = src.sample(count)
     counted = tally(sample, resolver, by)
@@ -86,7 +93,7 @@ def measure(src: Source, resolver: LocalityResolver, by: str, count: int) -> Tal
 
 def report(
     name: str,
-    src: Source,
+    src: Sampler,
     by: str,
     counted: Tally,
     judged: dict[str, Any],
@@ -120,8 +127,8 @@ def apply_error_budget(
 
 
 def judge_split(
-    src: Source,
-    resolver: LocalityResolver,
+    src: Sampler,
+    resolver: Resolver,
     by: str,
     counted: Tally,
     expected: dict[str, float],
@@ -129,14 +136,14 @@ def judge_split(
     confidence: float,
     max_samples: int,
 ) -> tuple[Tally, dict[str, Any]]:
-    """Judge a split; while inconclusive, sample more (up to `max_samples`)."""
+    """Judge a split; while inconclusive, sample more (up to `max_samples`):
+    as many as the statistics say would decide it, or, when they cannot say (a
+    share right on a band's edge), up to `max_samples`."""
     judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
-    while (
-        judged["verdict"] == "inconclusive"
-        and counted.answered < max_samples
-        and judged["needed_samples"] is not None
-    ):
-        more = max(50, min(max_samples, judged["needed_samples"]) - counted.answered)
+    while judged["verdict"] == "inconclusive" and counted.answered < max_samples:
+        # no estimate (a share right on a band's edge): sample up to max_samples
+        target = judged["needed_samples"] or max_samples
+        more = max(50, min(max_samples, target) - counted.answered)
         counted = counted.add(measure(src, resolver, by, more))
         judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
     return counted, dict(judged)

@@ -1,8 +1,10 @@
 """Hostname sampling over HTTP: send N requests, record who answered and what failed.
 
 :func:`sample_http` sends ``count`` GET requests with ``concurrency`` worker threads,
-each with its own keep-alive ``requests.Session``; every request has (connect, read)
-timeouts, is never retried, and the whole call has a deadline, so it always returns.
+each with its own keep-alive ``http.client`` connection (no per-request environment,
+proxy or netrc lookups: they cost more than the request); every request has (connect,
+read) timeouts, is never retried, and the whole call has a deadline, so it always
+returns.  Every answer and every failed request carries the time it completed.
 The result is a :class:`Sample`, also produced by :mod:`probes.exec_sampling`.
 
 Error kinds (``Sample.errors``): ``connect`` (refused, unreachable), ``resolve`` (DNS),
@@ -14,6 +16,8 @@ deadline passed), ``other``.
 
 import http.client
 import math
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -21,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypedDict
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -56,6 +60,11 @@ class Sample:
 
     answers: list[str] = field(default_factory=list)
     """Hostnames, in completion order."""
+    answer_times: list[float] = field(default_factory=list)
+    """When each answer completed (``time.time()``), parallel to ``answers``."""
+    error_times: list[tuple[float, str]] = field(default_factory=list)
+    """(when, kind) of each failed request that completed; ``deadline`` and
+    ``missing`` errors (never completed) have no time."""
     errors: dict[str, int] = field(default_factory=dict)
     """Failed requests by kind (see the module docstring)."""
     total: int = 0
@@ -111,7 +120,7 @@ def sample_http(
     headers: Mapping[str, str] | None = None,
     host: str | None = None,
     deadline: float | None = None,
-    session_factory: Callable[[], requests.Session] = requests.Session,
+    wall: Callable[[], float] = time.time,
 ) -> Sample:
     """GET ``url`` ``count`` times and record the hostname of each answer.
 
@@ -120,11 +129,15 @@ def sample_http(
     as a timeout.  ``host`` sets the ``Host`` header (an ingress gateway's virtual
     host).  ``deadline`` bounds the whole call (default :func:`default_deadline`);
     requests unfinished then count as ``deadline`` errors and their threads are left
-    to end on their own timeouts.  The sessions ``session_factory`` makes are used
-    as they are (requests' default adapters never retry).
+    to end on their own timeouts.  Every answer and error is stamped with ``wall()``
+    when it completed.
+
+    Each worker keeps one keep-alive ``http.client`` connection (an ingress gateway
+    balances per request) and reopens it after a failure.  Nothing is read from the
+    environment per request: no proxy variables, no ``~/.netrc``.
     """
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"url: need an http(s) URL with a host, got {url!r}")
     if count < 0:
         raise ValueError(f"count: must be >= 0, got {count!r}")
@@ -137,33 +150,43 @@ def sample_http(
     )
     if budget <= 0:
         raise ValueError(f"deadline: must be > 0, got {deadline!r}")
-    send_headers = dict(headers or {})
-    if host is not None:
-        send_headers["Host"] = host
+    target = _Target.of(parts, headers, host)
 
-    sample = Sample(total=count, started_at=time.time())
+    sample = Sample(total=count, started_at=wall())
     lock = threading.Lock()
     stop = threading.Event()
     issued = 0
 
     def record(kind: str, value: str) -> None:
+        at = wall()
         with lock:
             if stop.is_set():
                 return  # finished after the deadline: already counted as "deadline"
             if kind == "answer":
                 sample.answers.append(value)
+                sample.answer_times.append(at)
             else:
                 sample.errors[value] = sample.errors.get(value, 0) + 1
+                sample.error_times.append((at, value))
 
     def worker() -> None:
         nonlocal issued
-        with session_factory() as session:
+        conn: http.client.HTTPConnection | None = None
+        try:
             while True:
                 with lock:
                     if stop.is_set() or issued >= count:
                         return
                     issued += 1
-                record(*_request(session, url, send_headers, timeouts, extract_host))
+                conn = conn or target.connect(timeouts[0])
+                outcome = _request(conn, target, timeouts, extract_host)
+                if outcome[0] == "error" or conn.sock is None:
+                    conn.close()
+                    conn = None
+                record(*outcome)
+        finally:
+            if conn is not None:
+                conn.close()
 
     workers = min(concurrency, count)
     pool = ThreadPoolExecutor(workers or 1, thread_name_prefix="meshdrill-sample")
@@ -176,11 +199,53 @@ def sample_http(
             missing = count - len(sample.answers) - sample.error_count
             if missing:
                 sample.errors["deadline"] = missing
-            sample.finished_at = time.time()
+            sample.finished_at = wall()
         pool.shutdown(wait=False, cancel_futures=True)
     for future in done:
         future.result()  # a bug in a worker (not a failed request) surfaces here
     return sample
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where every request of a batch goes: parsed once per call."""
+
+    https: bool
+    host: str
+    port: int | None
+    path: str
+    headers: dict[str, str]
+
+    @classmethod
+    def of(
+        cls, parts: SplitResult, headers: Mapping[str, str] | None, host: str | None
+    ) -> "_Target":
+        send = {"Accept": "*/*", "User-Agent": "meshdrill-sampler"}
+        send.update(headers or {})
+        if host is not None:
+            send["Host"] = host
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return cls(
+            parts.scheme == "https", parts.hostname or "", parts.port, path, send
+        )
+
+    def connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self.https:
+            return http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout, context=_tls_context()
+            )
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+
+_TLS: list[ssl.SSLContext] = []
+
+
+def _tls_context() -> ssl.SSLContext:
+    if not _TLS:
+        _TLS.append(ssl.create_default_context())
+    return _TLS[0]
 
 
 def _timeouts(timeout: Timeout) -> tuple[float, float]:
@@ -191,9 +256,8 @@ def _timeouts(timeout: Timeout) -> tuple[float, float]:
 
 
 def _request(
-    session: requests.Session,
-    url: str,
-    headers: Mapping[str, str],
+    conn: http.client.HTTPConnection,
+    target: _Target,
     timeouts: tuple[float, float],
     extract_host: extract.Extractor,
 ) -> tuple[str, str]:
@@ -201,17 +265,22 @@ def _request(
     give_up = time.monotonic() + sum(timeouts)
     body = bytearray()
     try:
-        with session.get(
-            url, headers=headers, timeout=timeouts, stream=True, allow_redirects=False
-        ) as response:
-            for chunk in response.iter_content(4096):
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    return "error", "unparsable"
-                if time.monotonic() > give_up:
-                    return "error", "timeout"
-            status = response.status_code
-    except requests.RequestException as exc:
+        if conn.sock is None:
+            conn.connect()
+            if conn.sock is not None:
+                conn.sock.settimeout(timeouts[1])
+        conn.request("GET", target.path, headers=target.headers)
+        response = conn.getresponse()
+        while chunk := response.read(4096):
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return "error", "unparsable"
+            if time.monotonic() > give_up:
+                return "error", "timeout"
+        status = response.status
+        if response.will_close:
+            conn.close()
+    except (OSError, http.client.HTTPException) as exc:
         return "error", classify_exception(exc)
     if not 200 <= status < 300:
         return "error", status_kind(status)
@@ -226,7 +295,7 @@ def classify_exception(exc: BaseException) -> str:
     def has(*types: type[BaseException]) -> bool:
         return any(isinstance(cause, types) for cause in causes)
 
-    if has(urllib3.exceptions.NameResolutionError):
+    if has(urllib3.exceptions.NameResolutionError, socket.gaierror):
         return "resolve"
     # NewConnectionError subclasses ConnectTimeoutError: test it before timeouts.
     if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
@@ -240,6 +309,7 @@ def classify_exception(exc: BaseException) -> str:
         BrokenPipeError,
         urllib3.exceptions.ProtocolError,
         requests.exceptions.ChunkedEncodingError,
+        http.client.HTTPException,
     ):
         return "reset"
     if has(ConnectionError, requests.ConnectionError):

@@ -17,8 +17,10 @@ A probe's `workload` argument names the pods the answers must resolve to:
   "selector": "app=hello-world"}`.
 """
 
+import contextlib
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
@@ -34,11 +36,34 @@ _COMMON = {"path", "extractor", "timeout", "concurrency", "host", "url"}
 
 @dataclass
 class Source:
-    """Takes samples of answers from one place."""
+    """Takes samples of answers from one place.
+
+    What a batch needs is looked up once per probe, not per batch: the URL (an
+    ingress Service's address is read from the API once), and for an exec source
+    the cluster connection and the client pod. `close()` releases them.
+    """
 
     spec: Mapping[str, Any]
     configuration: Mapping[str, Any] | None
     secrets: Mapping[str, Any] | None
+    _url: str | None = field(default=None, init=False, repr=False)
+    _exec: tuple[Any, str] | None = field(default=None, init=False, repr=False)
+    _overhead: float | None = field(default=None, init=False, repr=False)
+    _stack: contextlib.ExitStack = field(
+        default_factory=contextlib.ExitStack, init=False, repr=False
+    )
+
+    def close(self) -> None:
+        """Close the cached cluster connection, if any."""
+        self._exec = None
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def extractor(self) -> str:
@@ -77,6 +102,12 @@ class Source:
             raise ActivityFailed(f"sampling {url}: {exc}") from exc
 
     def url(self) -> str:
+        """The URL to sample (read from the API once per Source)."""
+        if self._url is None:
+            self._url = self._read_url()
+        return self._url
+
+    def _read_url(self) -> str:
         path = str(self.spec.get("path", "/"))
         if "ingress" in self.spec:
             ingress = self.spec["ingress"]
@@ -86,26 +117,52 @@ class Source:
         return str(self.spec["url"]).rstrip("/") + (path if path != "/" else "/")
 
     def _sample_exec(self, count: int) -> sampling.Sample:
-        e = self.spec["exec"]
-        namespace = str(e.get("namespace", "default"))
         url = str(self.spec["url"])
-        try:
-            with clusters.connect(
-                str(e.get("context", "")), self.configuration, self.secrets
-            ) as cluster:
-                pod = clusters.resolve_pod(
-                    cluster, namespace, str(e["pod"])
-                ).metadata.name
-
-                def run(argv: list[str]) -> tuple[str, str, int]:
-                    timeout = exec_sampling.exec_timeout(count, self.timeout)
-                    return cluster.exec(namespace, pod, argv, timeout)
-
+        namespace = str(self.spec["exec"].get("namespace", "default"))
+        timeout = exec_sampling.exec_timeout(count, self.timeout)
+        for attempt in (1, 2):
+            try:
+                run = functools.partial(self._exec_target_run, namespace, timeout)
+                if self._overhead is None:  # once per probe: for answer times
+                    self._overhead = exec_sampling.exec_overhead(run, url, self.timeout)
                 return exec_sampling.sample_exec(
-                    run, url, count, self.timeout, self.extractor
+                    run,
+                    url,
+                    count,
+                    self.timeout,
+                    self.extractor,
+                    overhead=self._overhead,
                 )
-        except (clusters.ClusterError, sampling.SamplingError, ValueError) as exc:
-            raise ActivityFailed(f"sampling from {self.describe()}: {exc}") from exc
+            except clusters.ClusterError as exc:
+                self.close()  # the client pod may have been replaced: look again
+                if attempt == 2:
+                    raise ActivityFailed(
+                        f"sampling from {self.describe()}: {exc}"
+                    ) from exc
+            except (sampling.SamplingError, ValueError) as exc:
+                raise ActivityFailed(f"sampling from {self.describe()}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def _exec_target_run(
+        self, namespace: str, timeout: float, argv: list[str]
+    ) -> tuple[str, str, int]:
+        cluster, pod = self._exec_target()
+        result: tuple[str, str, int] = cluster.exec(namespace, pod, argv, timeout)
+        return result
+
+    def _exec_target(self) -> tuple[Any, str]:
+        """(connected cluster, client pod name), looked up on the first batch."""
+        if self._exec is None:
+            e = self.spec["exec"]
+            namespace = str(e.get("namespace", "default"))
+            cluster = self._stack.enter_context(
+                clusters.connect(
+                    str(e.get("context", "")), self.configuration, self.secrets
+                )
+            )
+            pod = clusters.resolve_pod(cluster, namespace, str(e["pod"])).metadata.name
+            self._exec = (cluster, pod)
+        return self._exec
 
 
 def source_from(

@@ -53,11 +53,12 @@ def hostname_split(
     expected = measure.check_split(
         expected, tolerance, confidence, configuration, secrets
     )
-    counted = measure.measure(src, resolver, by, samples)
-    counted, judged = measure.judge_split(
-        src, resolver, by, counted, expected, tolerance, confidence, max_samples
-    )
-    report = measure.report("hostname_split", src, by, counted, judged, started)
+    with src:
+        counted = measure.measure(src, resolver, by, samples)
+        counted, judged = measure.judge_split(
+            src, resolver, by, counted, expected, tolerance, confidence, max_samples
+        )
+        report = measure.report("hostname_split", src, by, counted, judged, started)
     return measure.apply_error_budget(report, counted, max_error_rate)
 
 
@@ -91,7 +92,8 @@ def traffic_all_in(
     max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
-    counted = measure.measure(src, resolver, by, samples)
+    with src:
+        counted = measure.measure(src, resolver, by, samples)
     try:
         judged = stats.all_in(
             counted.by(by), target, confidence=confidence, max_leakage=max_leakage

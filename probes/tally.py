@@ -1,13 +1,30 @@
 """Count sampled answers by where they came from: cluster, region, zone, pod..."""
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from chaosext.locality import LocalityResolver
+from chaosext.locality import Locality
 from probes.sampling import Sample
 
-__all__ = ["GROUPINGS", "Tally", "tally"]
+__all__ = ["GROUPINGS", "Resolver", "Tally", "tally"]
+
+
+class Resolver(Protocol):
+    """What a tally needs of a resolver (LocalityResolver, or a test's fake)."""
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def contexts(self) -> Sequence[str]: ...
+
+    @property
+    def label_selector(self) -> str: ...
+
+    def resolve(self, hostname: str) -> Locality | None: ...
+
 
 GROUPINGS = ("cluster", "region", "zone", "pod")
 """The groupings every report carries, whatever the split is judged by."""
@@ -23,6 +40,9 @@ class Tally:
     unknown: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    events: list[tuple[float, str]] = field(default_factory=list)
+    """(time, what) per timed answer or error, in time order: the destination in
+    the tallied grouping, "unknown", or "error:<kind>" (not in to_json)."""
 
     @property
     def answered(self) -> int:
@@ -47,6 +67,7 @@ class Tally:
             )
         merged.unknown = self.unknown + other.unknown
         merged.errors = self.errors + other.errors
+        merged.events = sorted(self.events + other.events)
         return merged
 
     def to_json(self) -> dict[str, Any]:
@@ -60,17 +81,23 @@ class Tally:
         }
 
 
-def tally(sample: Sample, resolver: LocalityResolver, by: str) -> Tally:
+def tally(sample: Sample, resolver: Resolver, by: str) -> Tally:
     """Resolve every answer of a sample to its locality and count it."""
     result = Tally(requests=sample.total)
     result.errors.update(sample.errors)
     if by not in GROUPINGS:
         result.counts[by] = Counter()
-    for hostname in sample.answers:
+    timed = len(sample.answer_times) == len(sample.answers)
+    for i, hostname in enumerate(sample.answers):
         locality = resolver.resolve(hostname)
         if locality is None:
             result.unknown[hostname] += 1
-            continue
-        for g in result.counts:
-            result.counts[g][locality.get(g)] += 1
+        else:
+            for g in result.counts:
+                result.counts[g][locality.get(g)] += 1
+        if timed:
+            where = "unknown" if locality is None else locality.get(by)
+            result.events.append((sample.answer_times[i], where))
+    result.events.extend((at, f"error:{kind}") for at, kind in sample.error_times)
+    result.events.sort()
     return result

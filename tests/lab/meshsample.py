@@ -3,7 +3,7 @@
 Sampling goes the guides' way: one exec into the client pod running a `sh` loop of
 separate `curl`s (so every request is a new connection, as in the guides). Answers
 are mapped to `cluster/zone` through the lab's API, and compared with `explain`'s
-prediction by a chi-square test at 99% (`probes.stats.chi_square_agrees`).
+prediction by a chi-square test at 99% (`tests.chisquare.chi_square_agrees`).
 """
 
 from collections import Counter
@@ -19,7 +19,7 @@ from kubernetes.stream import stream
 from chaosext.lab import runtime, topology
 from chaosext.lab.cli import api_get
 from chaosext.lab.prediction import Prediction, Selector, World
-from probes import stats
+from tests.chisquare import chi_square_agrees
 from tests.labfixtures import api_client, topology_dict, wait_for, write_topology
 
 ZONE = "topology.kubernetes.io/zone"
@@ -188,7 +188,7 @@ def predicted(
 
 def agrees(observed: Counter[str], expected: dict[str, float]) -> bool:
     """The chi-square test at 99% does not reject the prediction."""
-    return stats.chi_square_agrees(dict(observed), expected, alpha=0.01)
+    return chi_square_agrees(dict(observed), expected, alpha=0.01)
 
 
 def converged(sample: Callable[[], Counter[str]], expected: dict[str, float]) -> bool:

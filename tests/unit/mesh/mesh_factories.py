@@ -1,6 +1,5 @@
 """Builders and the guides' DestinationRules (verbatim) for the mesh model tests."""
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -125,9 +124,3 @@ def by_prefix(shares: Mapping[str, float], prefixes: Iterable[str]) -> dict[str,
         p: round(sum(v for k, v in shares.items() if k.startswith(p)), 9)
         for p in prefixes
     }
-
-
-def chi_square_critical(df: int, z: float = 3.29) -> float:
-    """Upper critical value of chi-square (Wilson-Hilferty; z=3.29 is p~0.0005)."""
-    a = 2 / (9 * df)
-    return df * (1 - a + z * math.sqrt(a)) ** 3

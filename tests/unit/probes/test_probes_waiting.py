@@ -1,61 +1,311 @@
-"""wait_for_split during a transition: answers from pods deleted moments ago."""
+"""wait_for_split's loop on a scripted source and a fake clock: every branch.
 
+A batch is a string, one character per request: `a`/`b` an answer from pod-a
+(cluster-a) / pod-b (cluster-b), `x` an answer from a pod deleted moments ago (no
+longer in the API), `!` a reset.  Each batch takes BATCH_SECONDS on the fake clock,
+its requests completing evenly across it, as a sampler stamps them.
+"""
+
+import io
 import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
+from rich.console import Console
 
 from chaosext.locality import Locality
 from probes import waiting
+from probes.progress import LineProgress, progress_for
 from probes.sampling import Sample
+from probes.wait_loop import Settings, Wait
 
-POD_B = Locality("cluster-b", "net-b", "r-b", "z-b", "", "node-b", "pod-b")
+BATCH_SECONDS = 0.5
+PODS = {
+    "pod-a": Locality("cluster-a", "net", "r-a", "z-a", "", "node-a", "pod-a"),
+    "pod-b": Locality("cluster-b", "net", "r-b", "z-b", "", "node-b", "pod-b"),
+}
+NAMES = {"a": "pod-a", "b": "pod-b", "x": "pod-a-deleted"}
+ALL_B = "b" * 50
+HALF = "ab" * 25
 
 
-class FakeSource:
-    """Batches scripted in advance; the last one repeats."""
+class FakeClock:
+    """Both the monotonic and the wall clock of a wait; only batches move it."""
 
-    def __init__(self, batches: list[Sample]) -> None:
-        self._batches: Iterator[Sample] = itertools.chain(
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedSource:
+    """Batches scripted in advance (the last one repeats), on the fake clock."""
+
+    def __init__(self, clock: FakeClock, batches: list[str]) -> None:
+        self.clock = clock
+        self._batches: Iterator[str] = itertools.chain(
             batches, itertools.repeat(batches[-1])
         )
+        self.taken = 0
 
     def sample(self, count: int) -> Sample:
-        return next(self._batches)
+        script = next(self._batches) if self.taken < 10_000 else ""
+        self.taken += 1
+        start = self.clock.now
+        step = BATCH_SECONDS / len(script)
+        sample = Sample(total=len(script), started_at=start)
+        for i, what in enumerate(script):
+            at = start + (i + 1) * step
+            if what == "!":
+                sample.errors["reset"] = sample.errors.get("reset", 0) + 1
+                sample.error_times.append((at, "reset"))
+            else:
+                sample.answers.append(NAMES[what])
+                sample.answer_times.append(at)
+        self.clock.now = sample.finished_at = start + BATCH_SECONDS
+        return sample
 
     def describe(self) -> str:
-        return "fake source"
+        return "scripted source"
 
 
 class FakeResolver:
-    """Knows pod-b only (pods deleted by the fault are gone from the API)."""
+    """Knows pod-a and pod-b (pods deleted by the fault are gone from the API)."""
 
     namespace = "default"
     contexts = ("cluster-a", "cluster-b")
     label_selector = "app=x"
 
     def resolve(self, hostname: str) -> Locality | None:
-        return POD_B if hostname == "pod-b" else None
+        return PODS.get(hostname)
 
 
-def _wait(monkeypatch: pytest.MonkeyPatch, batches: list[Sample]) -> dict[str, Any]:
-    source = FakeSource(batches)
-    monkeypatch.setattr(waiting, "source_from", lambda *_: source)
-    monkeypatch.setattr(waiting, "resolver_for", lambda *_: FakeResolver())
-    return waiting.wait_for_split(
-        {"cluster-b": 1.0}, {}, {}, batch=50, consecutive=3, deadline=30
+def run_wait(
+    batches: list[str],
+    expected: dict[str, float] | None = None,
+    progress: Any = None,
+    clock: FakeClock | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    clock = clock or FakeClock()
+    wait = Wait(
+        Settings(expected=expected or {"cluster-b": 1.0}, **settings),
+        ScriptedSource(clock, batches),
+        FakeResolver(),
+        clock=clock,
+        wall=clock,
+        progress=progress,
+        title="waiting",
+    )
+    return wait.run()
+
+
+def test_converges_at_once_when_traffic_already_moved() -> None:
+    """All-in-B from the first answer: converged, within, the first answer is the
+    transition, to the batch's first answer's precision."""
+    report = run_wait([ALL_B], tolerance=0.03)
+    assert (report["converged"], report["verdict"], report["passed"]) == (
+        True,
+        "within",
+        True,
+    )
+    assert [b["passed"] for b in report["batches"]] == [True, True, True]
+    assert report["transition_seconds"] == pytest.approx(BATCH_SECONDS / 50)
+    assert report["transition_measured_by"] == "answer"
+    assert report["transition_errors"] == {}
+
+
+def test_transition_is_the_first_answer_of_the_new_regime() -> None:
+    """50/50 before the fault took effect, then all-in-B from answer 20 of the
+    second batch: the transition is that answer, not the batch's end or start."""
+    moving = HALF[:20] + "b" * 30
+    report = run_wait([HALF, moving, ALL_B], tolerance=0.03)
+    assert report["converged"] is True
+    assert [b["passed"] for b in report["batches"]][:2] == [False, False]
+    last_a = moving.rindex("a")
+    expected_at = BATCH_SECONDS + (last_a + 2) * BATCH_SECONDS / 50
+    assert report["transition_seconds"] == pytest.approx(expected_at, abs=1e-3)
+    assert report["transition_resolution_seconds"] == pytest.approx(0.01, abs=1e-4)
+    assert report["transition_batch_seconds"] == pytest.approx(2 * BATCH_SECONDS)
+
+
+def test_recovery_begins_at_the_first_answer_from_the_returning_cluster() -> None:
+    """All-in-B, then 50/50 from answer 30 of a batch: the transition is the first
+    answer from A."""
+    returning = "b" * 30 + HALF[:20]
+    report = run_wait(
+        [ALL_B, returning, HALF],
+        expected={"cluster-a": 0.5, "cluster-b": 0.5},
+        max_samples=4000,
+    )
+    assert report["converged"] is True
+    first_a = returning.index("a")
+    expected_at = BATCH_SECONDS + (first_a + 1) * BATCH_SECONDS / 50
+    assert report["transition_seconds"] == pytest.approx(expected_at, abs=1e-3)
+
+
+def test_times_out_with_the_last_batch_and_the_errors_in_the_message() -> None:
+    """Still 50/50 with resets at the deadline: verdict timeout, and the message
+    names the last batch and the errors seen while waiting."""
+    still = "ab" * 22 + "!" * 6
+    report = run_wait([still], deadline=2.0, tolerance=0.03)
+    assert (report["converged"], report["verdict"], report["passed"]) == (
+        False,
+        "timeout",
+        False,
+    )
+    assert len(report["batches"]) == 4  # 0, 0.5, 1.0, 1.5: none starts at 2.0
+    (reason,) = report["reasons"]
+    assert "last batch: {'cluster-a': 22, 'cluster-b': 22} and 6 errors" in reason
+    assert "errors while waiting: {'reset': 24}" in reason
+    assert report["transition_seconds"] is None
+
+
+def test_a_streak_that_breaks_restarts_from_the_next_passing_batch() -> None:
+    """Two passing batches, one that shows the split wrong, three passing: the run
+    that converged starts after the break, and the break's errors count."""
+    wrong = "a" * 10 + "b" * 40
+    report = run_wait([ALL_B, ALL_B, wrong, ALL_B, ALL_B, ALL_B], tolerance=0.03)
+    assert [b["passed"] for b in report["batches"]] == [
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert report["batches"][2]["verdict"] == "outside"
+    assert report["converged"] is True
+    assert report["transition_batch_seconds"] == pytest.approx(3 * BATCH_SECONDS)
+    assert report["transition_seconds"] > 2 * BATCH_SECONDS
+
+
+def test_a_batch_inside_the_tolerance_by_chance_does_not_reset_the_streak() -> None:
+    """31/19 on a 50/50 split is outside a raw +-10% band but not shown wrong."""
+    lopsided = "a" * 31 + "b" * 19
+    report = run_wait(
+        [lopsided, HALF, HALF],
+        expected={"cluster-a": 0.5, "cluster-b": 0.5},
+        max_samples=4000,
+    )
+    assert [b["passed"] for b in report["batches"]] == [True, True, True]
+    assert report["batches"][0]["verdict"] == "inconclusive"
+    assert report["verdict"] == "within"
+
+
+@pytest.mark.parametrize(("budget", "verdict"), [(5, "outside"), (6, "within")])
+def test_transition_error_budget(budget: int, verdict: str) -> None:
+    """Six resets while traffic moved: over a budget of 5 the verdict is outside."""
+    report = run_wait(
+        ["!" * 6 + "b" * 44, ALL_B],
+        tolerance=0.03,
+        max_transition_errors=budget,
+    )
+    assert report["transition_errors"] == {"reset": 6}
+    assert report["verdict"] == verdict
+    if verdict == "outside":
+        assert any("above the budget of 5" in r for r in report["reasons"])
+
+
+def test_deadline_inside_a_batch_lets_that_batch_count() -> None:
+    """A batch that starts before the deadline and ends after it still counts."""
+    report = run_wait([ALL_B], deadline=1.2, tolerance=0.03)
+    assert report["converged"] is True
+    assert [b["t"] for b in report["batches"]] == [0.0, 0.5, 1.0]
+    assert report["batches"][-1]["ended"] == pytest.approx(1.5)
+
+
+def test_no_batch_starts_after_the_deadline() -> None:
+    """The deadline lands inside the third batch: no fourth, so no streak of four."""
+    report = run_wait([ALL_B], deadline=1.2, consecutive=4, tolerance=0.03)
+    assert report["verdict"] == "timeout"
+    assert len(report["batches"]) == 3
+
+
+def test_a_batch_answered_only_by_deleted_pods_counts_as_still_failing() -> None:
+    """One answer from a gone pod and 49 resets: the wait goes on, then converges."""
+    report = run_wait(["x" + "!" * 49, ALL_B], tolerance=0.03)
+    assert report["converged"] is True
+    assert report["transition_errors"] == {"no_answer": 50}
+    assert report["batches"][0]["verdict"] == "no_answer"
+    assert "matches a pod" in report["batches"][0]["note"]
+    assert "reset 49" in report["batches"][0]["note"]
+    # the batch before gave no known answer: the run's first answer is the change
+    assert report["transition_seconds"] == pytest.approx(
+        BATCH_SECONDS + BATCH_SECONDS / 50
     )
 
 
-def test_a_batch_answered_only_by_deleted_pods_counts_as_still_failing(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    """One answer from a gone pod and 49 resets: the wait goes on, then converges."""
-    transition = Sample(answers=["pod-a-deleted"], errors={"reset": 49}, total=50)
-    settled = Sample(answers=["pod-b"] * 50, total=50)
-    report = _wait(monkeypatch, [transition, settled])
-    assert report["converged"] is True
-    assert report["transition_errors"] == {"no_answer": 50}
-    assert "matches a pod" in report["batches"][0]["note"]
-    assert "reset 49" in report["batches"][0]["note"]
+def test_progress_prints_plain_lines_off_a_terminal() -> None:
+    """Off a terminal: a plain line with shares, streak and clock, then the outcome."""
+    out = io.StringIO()
+    clock = FakeClock()
+    progress = LineProgress(Console(file=out, width=200), every=0.0, clock=clock)
+    run_wait([HALF, ALL_B], progress=progress, tolerance=0.03)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("waiting: batch 1 [cluster-a 50%, cluster-b 50%]")
+    assert "outside; passed 0/3 in a row; 0.5 s of 60 s" in lines[0]
+    assert "passed 3/3 in a row; 2.0 s of 60 s" in lines[3]
+    assert lines[-1].startswith("waiting: converged after 4 batches")
+    assert "\x1b[" not in out.getvalue()
+
+
+def test_plain_progress_is_throttled() -> None:
+    """At most one line per `every` seconds of the (injected) clock, plus the end."""
+    out = io.StringIO()
+    clock = FakeClock()
+    progress = LineProgress(Console(file=out, width=200), every=1.0, clock=clock)
+    run_wait([HALF] * 5 + [ALL_B], progress=progress, clock=clock, tolerance=0.03)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" [")[0] for line in lines[:-1]] == [
+        "waiting: batch 1",
+        "waiting: batch 3",
+        "waiting: batch 5",
+        "waiting: batch 7",
+    ]
+
+
+def test_progress_is_live_on_a_terminal() -> None:
+    """On a terminal the line is redrawn in place (cursor control), then the end."""
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200)
+    progress = progress_for(console)
+    run_wait([HALF, ALL_B], progress=progress, tolerance=0.03)
+    text = out.getvalue()
+    assert "\x1b[" in text
+    assert "\r" in text
+    assert "converged after 4 batches" in text
+
+
+def test_dry_run_samples_nothing() -> None:
+    """A dry run skips the wait without reading its source."""
+    report = waiting.wait_for_split(
+        {"cluster-b": 1.0}, {}, {}, configuration={"meshdrill_dry_run": "probes"}
+    )
+    assert report["verdict"] == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"deadline": 0}, "deadline"), ({"batch": "many"}, "batch")],
+)
+def test_bad_arguments_name_the_field(kwargs: dict[str, Any], field: str) -> None:
+    """Invalid arguments fail before anything is sampled, naming the argument."""
+    with pytest.raises(ActivityFailed, match=field):
+        waiting.wait_for_split({"cluster-b": 1.0}, {}, {}, **kwargs)
+
+
+def test_a_pooled_share_on_the_band_edge_is_topped_up_not_left_inconclusive() -> None:
+    """60/90 pooled on a 50/50 +-0.1 split sits on the edge (no sample size would
+    decide it): the probe samples on up to max_samples instead of giving up."""
+    edge = "a" * 20 + "b" * 30
+    report = run_wait(
+        [edge, edge, edge, HALF],
+        expected={"cluster-a": 0.5, "cluster-b": 0.5},
+        max_samples=1000,
+    )
+    assert report["verdict"] == "within"
+    assert report["answered"] > 150

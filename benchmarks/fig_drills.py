@@ -1,0 +1,236 @@
+"""Drills end to end: what a drill costs beyond the lab's waits, and how precisely
+it times the failover.
+
+Every tier's experiment runs as a user runs it (`chaos run`, via
+tests/drills/drilling.py: a fresh HOME, lab and journal directory per run, the
+tier's shipped topology and timing), in round-robin order across tiers.
+
+- `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes:
+  its start (measured here, `runtime.start_lab` of the tier's topology) plus the
+  time routing took to change in each of the method's waits (their
+  `transition_seconds`). 1.0 would mean the drill costs nothing else: not chaos'
+  start, nor the steady-state samples, nor the streaks, nor the restore.
+  `drill_overhead_ratio` is the worst tier's median.
+- `failover_detection_error_ms` (region_outage, ingress sampling) and
+  `failover_detection_error_exec_ms` (cluster_failover, exec sampling): the failover
+  probe's measured transition (`started_at + transition_seconds`) minus the lab's
+  ground truth, the moment the new regime could begin, from the lab's
+  `routing.jsonl` record: for the gateway (Envoy retries a refused request onto
+  another endpoint) the first of its routing push without the failing cluster and
+  the last of that cluster's pods stopping; for ztunnel (no retries: resets until
+  then) the push. Where the lab keeps no record, the reference
+  is the fault action's completion instead, and the figure says so (it then
+  includes the lab's propagation delay: it bounds the error from above).
+"""
+
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from measuring import figure_text
+
+from chaosext.lab import runtime
+from tests.drills import drilling
+
+EXPERIMENTS = drilling.ROOT / "experiments"
+RECORD = "routing.jsonl"
+GATEWAY = "gateway/istio-ingressgateway"
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Where a tier's failover shows in the lab's record."""
+
+    tier: str
+    failed: str  # the cluster traffic leaves
+    host: str  # part of the host name the probe's traffic goes to
+    proxy: str | None = None  # the proxy that routes it (None: any in `cluster`)
+    cluster: str | None = None
+    retries: bool = True
+    """Envoy (L7) retries a request that a gone pod refuses onto another endpoint:
+    traffic moves at the first of the push and the pods' stopping. ztunnel (L4)
+    does not: its client sees resets until the push."""
+
+
+DETECTION = {
+    "failover_detection_error_ms": Truth(
+        "region_outage", "cluster-a", "hello-world", proxy=GATEWAY
+    ),
+    "failover_detection_error_exec_ms": Truth(
+        "cluster_failover", "cluster1", "in-ambient", cluster="cluster1", retries=False
+    ),
+}
+
+
+@dataclass
+class Run:
+    wall: float
+    transitions: list[float]
+    failover: dict[str, Any] | None
+    fault_end: float | None
+    records: list[dict[str, Any]] | None
+    code: int
+    log: str = field(repr=False, default="")
+
+
+def tiers() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENTS.glob("*.json"))
+
+
+def topology_of(tier: str) -> str:
+    data = json.loads((EXPERIMENTS / f"{tier}.json").read_text())
+    return str(data["configuration"]["lab_topology"])
+
+
+def _utc(text: str) -> float:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def run_tier(tier: str) -> Run:
+    with tempfile.TemporaryDirectory(prefix="meshdrill-bench-") as name:
+        tmp = Path(name)
+        began = time.perf_counter()
+        try:
+            drill = drilling.run_drill(f"{tier}.json", tmp, timeout=300)
+        finally:
+            wall = time.perf_counter() - began
+            runtime.stop_lab(tmp / "lab")  # only if the run left its lab behind
+        record = tmp / "lab" / RECORD
+        records = (
+            [json.loads(line) for line in record.read_text().splitlines() if line]
+            if record.exists()
+            else None
+        )
+    waits, failover, fault_end, last_action_end = [], None, None, None
+    for item in drill.journal.get("run", []):
+        activity = item.get("activity", {})
+        output = item.get("output")
+        if activity.get("type") == "action" and item.get("end"):
+            last_action_end = _utc(item["end"])
+        if isinstance(output, dict) and output.get("probe") == "wait_for_split":
+            waits.append(float(output.get("transition_seconds") or 0.0))
+            if failover is None:
+                failover, fault_end = output, last_action_end
+    return Run(wall, waits, failover, fault_end, records, drill.code, drill.log)
+
+
+def truth(records: list[dict[str, Any]], how: Truth, after: float) -> float | None:
+    routes = [
+        r["at"]
+        for r in records
+        if r["type"] == "route"
+        and r["at"] > after
+        and how.host in r.get("host", "")
+        and (how.proxy is None or r.get("proxy") == how.proxy)
+        and (how.cluster is None or r.get("cluster") == how.cluster)
+        and how.failed not in r.get("shares", {}).get("cluster", {})
+    ]
+    stops = [
+        r["at"]
+        for r in records
+        if r["type"] == "pod"
+        and r["cluster"] == how.failed
+        and not r["answering"]
+        and r["at"] > after
+    ]
+    if not how.retries:
+        return min(routes) if routes else None
+    moments = ([min(routes)] if routes else []) + ([max(stops)] if stops else [])
+    return min(moments) if moments else None
+
+
+def detection_error(run: Run, how: Truth) -> tuple[float | None, str]:
+    """(measured - reference in ms, what the reference was)."""
+    out = run.failover
+    if not out or out.get("transition_seconds") is None:
+        return None, "no transition"
+    measured = float(out["started_at"]) + float(out["transition_seconds"])
+    if run.records is not None:
+        # the fault starts at most a few seconds before its probe
+        moment = truth(run.records, how, float(out["started_at"]) - 30.0)
+        if moment is not None:
+            return (measured - moment) * 1e3, "lab record"
+    if run.fault_end is None:
+        return None, "no fault action"
+    return (measured - run.fault_end) * 1e3, "action completion"
+
+
+def lab_start(topology: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="meshdrill-bench-") as tmp:
+        began = time.perf_counter()
+        runtime.start_lab(topology, tmp)
+        took = time.perf_counter() - began
+        runtime.stop_lab(Path(tmp))
+    return took
+
+
+def figures(quick: bool) -> Iterator[tuple[str, str]]:
+    names = tiers()
+    repeats = dict.fromkeys(names, 1 if quick else 3)
+    for how in DETECTION.values():
+        repeats[how.tier] = 3 if quick else 7
+    runs: dict[str, list[Run]] = {t: [] for t in names}
+    starts = {t: lab_start(topology_of(t)) for t in names}
+    for r in range(max(repeats.values())):  # round robin: tiers interleaved
+        for tier in names:
+            if r < repeats[tier]:
+                runs[tier].append(run_tier(tier))
+    worst: tuple[float, str] | None = None
+    for tier in names:
+        done = [x for x in runs[tier] if x.code == 0]
+        failed = len(runs[tier]) - len(done)
+        if not done:
+            yield f"drill_overhead_ratio_{tier}", f"n/a ({failed} runs failed)"
+            continue
+        ratios = [x.wall / (starts[tier] + sum(x.transitions)) for x in done]
+        note = f"; {failed} failed" if failed else ""
+        yield (
+            f"drill_overhead_ratio_{tier}",
+            figure_text(ratios, "x")
+            + f" (wall {statistics.median(x.wall for x in done):.1f} s,"
+            f" lab start {starts[tier]:.1f} s{note})",
+        )
+        median = statistics.median(ratios)
+        if worst is None or median > worst[0]:
+            worst = (median, tier)
+    if worst is not None:
+        yield "drill_overhead_ratio", f"{worst[0]:.2f} x ({worst[1]})"
+    for name, how in DETECTION.items():
+        found = [detection_error(x, how) for x in runs[how.tier] if x.code == 0]
+        errors = [e for e, _ in found if e is not None]
+        kinds = sorted({k for e, k in found if e is not None})
+        if not errors:
+            yield name, f"n/a ({', '.join(k for _, k in found) or 'no run passed'})"
+            continue
+        worst_error = max(errors, key=abs)
+        yield (
+            name,
+            figure_text(errors, "ms", 1)
+            + f" worst {worst_error:+.1f} ms ({how.tier}; vs {', '.join(kinds)})",
+        )
+        resolutions = [
+            float(x.failover.get("transition_resolution_seconds") or 0.0) * 1e3
+            for x in runs[how.tier]
+            if x.code == 0 and x.failover
+        ]
+        yield (
+            f"{name.removesuffix('_ms')}_resolution_ms",
+            figure_text(resolutions, "ms", 1),
+        )
+
+
+if __name__ == "__main__":  # tiers by hand: python benchmarks/fig_drills.py TIER...
+    import sys
+
+    for tier_name in sys.argv[1:]:
+        one = run_tier(tier_name)
+        print(tier_name, one.code, f"{one.wall:.1f} s", one.transitions)

@@ -1,0 +1,62 @@
+"""The streak rule: does one batch count toward convergence, or reset the streak?
+
+A batch of 50 answers cannot show a 50/50 split within +-10%: a correct split lands
+outside that band in about 12% of batches (31/19 is already out), so a raw band
+resets a streak of three by chance in about a third of waits.  The rule here asks the
+statistics instead: a batch resets the streak only when the data show the split is
+wrong, i.e. `stats.split_verdict` at the configured confidence says `outside` (some
+destination's Wilson interval lies entirely outside its band).  `within` and
+`inconclusive` batches both count.  A batch also resets the streak when nothing it
+got names a pod of the workload, or when its failed requests exceed
+`max_error_rate`.
+
+Whether the converged run's split is right is then judged on all its answers pooled
+(and topped up while inconclusive) by `probes.measure.judge_split`, at the same
+confidence.  docs/sampling.md gives the rates these rules have by chance.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from probes import stats
+from probes.tally import Tally
+
+__all__ = ["BatchJudgement", "StreakRule"]
+
+
+@dataclass(frozen=True)
+class BatchJudgement:
+    """Whether a batch counts toward convergence, and the statistics' word on it."""
+
+    passed: bool
+    verdict: str
+    """`within`, `inconclusive` or `outside` from the split statistics, or
+    `no_answer` / `errors` when the batch was not judged on its split."""
+
+
+@dataclass(frozen=True)
+class StreakRule:
+    """The rule's settings: a probe's arguments."""
+
+    expected: Mapping[str, float]
+    by: str
+    tolerance: float
+    confidence: float
+    max_error_rate: float
+
+    def judge(self, counted: Tally | None) -> BatchJudgement:
+        """Judge one batch (None: nothing known answered)."""
+        if counted is None:
+            return BatchJudgement(False, "no_answer")
+        counts = counted.by(self.by)
+        if not sum(counts.values()):
+            return BatchJudgement(False, "no_answer")
+        if (
+            counted.requests
+            and counted.error_total / counted.requests > self.max_error_rate
+        ):
+            return BatchJudgement(False, "errors")
+        verdict = stats.split_verdict(
+            counts, self.expected, self.tolerance, self.confidence
+        )["verdict"]
+        return BatchJudgement(verdict != "outside", verdict)
