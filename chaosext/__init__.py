@@ -16,7 +16,7 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.pods",
     "chaosext.actions.faults",
 )
-PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting")
+PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting", "probes.preflight")
 
 
 def discover(discover_system: bool = True) -> Discovery:

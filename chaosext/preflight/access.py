@@ -1,7 +1,7 @@
 """The drill's own RBAC: every verb it will use, asked with SelfSubjectAccessReview.
 
-The verbs are the ones the drills call (`chaosext.gameday.rbac`, the rules the
-game-day manifest grants) plus what preflight itself reads. Each becomes one
+The verbs are the ones the drills call, preflight's reads included: the rules
+the game-day manifest grants (`chaosext.gameday.rbac`). Each becomes one
 `authorization.k8s.io/v1` SelfSubjectAccessReview, as `kubectl auth can-i` sends.
 """
 
@@ -12,24 +12,7 @@ from typing import Any
 from chaosext.gameday import rbac
 from chaosext.preflight.findings import FAIL, PASS, SKIP, Finding
 
-__all__ = ["PREFLIGHT_RULES", "Access", "access_finding", "wanted"]
-
-PREFLIGHT_RULES: tuple[dict[str, list[str]], ...] = (
-    # preflight: the DestinationRules istiod would look up, in every namespace
-    {
-        "apiGroups": ["networking.istio.io"],
-        "resources": ["destinationrules"],
-        "verbs": ["list"],
-    },
-    # preflight: the global ServiceEntry in istio-system
-    {
-        "apiGroups": ["networking.istio.io"],
-        "resources": ["serviceentries"],
-        "verbs": ["list"],
-    },
-    # preflight: the workload's Service and its namespace (waypoint labels)
-    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
-)
+__all__ = ["Access", "access_finding", "wanted"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +54,8 @@ def _expand(rules: Sequence[Mapping[str, Any]], namespace: str) -> list[Access]:
 
 def wanted(namespaces: Sequence[str]) -> list[Access]:
     """Every question to ask: cluster-wide rules once, namespaced ones per namespace."""
-    out = _expand(rbac.CLUSTER_RULES, "") + _expand(PREFLIGHT_RULES, "")
+    out = _expand(rbac.CLUSTER_RULES, "")
+    out += _expand(rbac.ROOT_RULES, rbac.ROOT_NAMESPACE)
     for namespace in dict.fromkeys(n for n in namespaces if n):
         out += _expand(rbac.NAMESPACED_RULES, namespace)
     return out

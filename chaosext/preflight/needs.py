@@ -80,7 +80,11 @@ class Target:
     service: str = ""
     client: ClientRef | None = None
     tier: str = ""
+    placement: bool = True  # False: pods need only be ready, anywhere
 
     @property
     def needs(self) -> TierNeeds:
-        return tier_needs(self.tier)
+        needs = tier_needs(self.tier)
+        if not self.placement:
+            return TierNeeds("", needs.destination_rule, needs.ejection)
+        return needs
