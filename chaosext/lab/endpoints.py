@@ -21,14 +21,13 @@ from chaosext import mesh
 from chaosext.lab import kinds
 from chaosext.lab.kubelet import is_ready
 from chaosext.lab.objects import (
-    HOSTS_ANNOTATION,
     NETWORK_LABEL,
     REGION_LABEL,
     SUBZONE_LABEL,
     ZONE_LABEL,
 )
 from chaosext.lab.store import Event, Obj, Store
-from chaosext.mesh import lookup, names
+from chaosext.mesh import kube, lookup, names
 
 TRAFFIC_DISTRIBUTION_ANNOTATION = names.TRAFFIC_DISTRIBUTION
 GLOBAL_SCOPE_LABEL = names.SERVICE_SCOPE
@@ -55,15 +54,8 @@ class Snapshot:
 
 
 def service_hosts(service: Obj) -> set[str]:
-    """The mesh hosts a Service serves."""
-    meta = service["metadata"]
-    name, ns = meta["name"], meta["namespace"]
-    hosts = {f"{name}.{ns}.{names.CLUSTER_DOMAIN}"}
-    extra = (meta.get("annotations") or {}).get(HOSTS_ANNOTATION, "")
-    hosts.update(h.strip() for h in extra.split(",") if h.strip())
-    if (meta.get("labels") or {}).get(GLOBAL_SCOPE_LABEL) == names.SERVICE_SCOPE_GLOBAL:
-        hosts.add(f"{name}.{ns}.{names.GLOBAL_DOMAIN}")
-    return hosts
+    """The mesh hosts a Service serves (`mesh.kube.service_hosts`)."""
+    return kube.service_hosts(service)
 
 
 class EndpointView:
