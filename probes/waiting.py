@@ -8,7 +8,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosext import annotations
-from probes import arguments, measure
+from probes import arguments, measure, predicted
 from probes.source import resolver_for, source_from
 from probes.tally import Tally
 
@@ -53,6 +53,9 @@ def wait_for_split(
     started = time.time()
     if annotations.is_dry_run(configuration):
         return {"probe": "wait_for_split", "verdict": "skipped", "dry_run": True}
+    expected = predicted.expected_split(  # "predicted": read once, at the start
+        expected, source, workload, by, configuration, secrets
+    )
     tolerance = arguments.real("tolerance", tolerance)
     confidence = arguments.real("confidence", confidence)
     batch = arguments.integer("batch", batch, low=1)

@@ -10,7 +10,6 @@ Exit 0 when nothing failed, 1 on any failure, 2 on bad input.
 
 import argparse
 import json
-import os
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +18,7 @@ from rich.table import Table
 from chaosext import clusters
 from chaosext.cli import UsageError
 from chaosext.console import make_console
+from chaosext.live import reader
 from chaosext.preflight import findings, needs, run
 
 __all__ = ["add_kube_options", "mesh_commands", "register"]
@@ -84,18 +84,11 @@ def register(subparsers: Any) -> None:
 
 
 def kube_configuration(kubeconfig: str) -> dict[str, Any]:
-    """The configuration `clusters` reads: `lab` resolved to the running lab."""
-    if kubeconfig != clusters.LAB:
-        return {"kubeconfig": os.path.expanduser(kubeconfig)} if kubeconfig else {}
-    from chaosext.lab import runtime  # only for `lab`: the lab is optional
-
-    info = runtime.running_lab(runtime.default_state_dir())
-    if info is None:
-        raise UsageError(
-            "--kubeconfig lab: no lab runs here; start one with"
-            " `meshdrill lab up --detach`"
-        )
-    return {"kubeconfig": str(info.kubeconfig)}
+    """The configuration `clusters` reads, kubectl's way (`lab`: the running lab)."""
+    try:
+        return {"kubeconfig": str(reader.kubeconfig_file(kubeconfig or None))}
+    except reader.ReadError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _target(args: argparse.Namespace, contexts: list[str]) -> needs.Target:

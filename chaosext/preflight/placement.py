@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chaosext.mesh import kube
 from chaosext.mesh.names import NETWORK, REGION, ZONE
 from chaosext.preflight.findings import FAIL, PASS, SKIP, Finding
 
@@ -91,13 +92,8 @@ def eastwest_gateway(context: str, deployment: Obj | None) -> Finding:
 
 
 def is_ready(pod: Obj) -> bool:
-    """Running, not terminating, with condition Ready=True."""
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
-    )
+    """Live (not terminating) and Ready, as istiod reads it (mesh.kube)."""
+    return kube.is_live(pod) and kube.is_ready(pod)
 
 
 @dataclass(frozen=True)

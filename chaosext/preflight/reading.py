@@ -12,16 +12,15 @@ from typing import Any
 from kubernetes import client as k8s
 
 from chaosext import clusters
-from chaosext.mesh import names
+from chaosext.mesh import kube
 from chaosext.preflight import access
 from chaosext.preflight.needs import ClientRef, Target
 from chaosext.preflight.placement import EASTWEST
 
-__all__ = ["USE_WAYPOINT", "ClusterView", "read_cluster"]
+__all__ = ["ClusterView", "read_cluster", "waypoint_name"]
 
 Obj = dict[str, Any]
 ISTIO = ("networking.istio.io", "v1")  # group and version of DRs and SEs
-USE_WAYPOINT = names.USE_WAYPOINT
 
 
 @dataclass
@@ -61,9 +60,8 @@ def _labels(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
 
 
 def waypoint_name(service: Obj, namespace: Obj | None) -> str:
-    """The waypoint a Service uses: its label, else its namespace's ("none": off)."""
-    name = _labels(service).get(USE_WAYPOINT) or _labels(namespace).get(USE_WAYPOINT)
-    return "" if name in (None, "", names.NO_WAYPOINT) else str(name)
+    """The waypoint a Service uses ("" for none): istiod's reading (mesh.kube)."""
+    return kube.waypoint_of(service, namespace) or ""
 
 
 def _read_service(cluster: clusters.Cluster, target: Target, view: ClusterView) -> None:

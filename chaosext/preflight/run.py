@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaosext import clusters
-from chaosext.mesh import lookup, names
+from chaosext.mesh import kube, lookup, names
 from chaosext.preflight import access, config, placement
 from chaosext.preflight.findings import FAIL, Finding
 from chaosext.preflight.needs import Target, tier_needs
@@ -85,16 +85,6 @@ class Chooser:
         return f"{self.name} in namespace {self.namespace}"
 
 
-def _ambient(pod: Obj | None, namespace: Obj | None) -> bool:
-    pod_mode = (
-        ((pod or {}).get("metadata") or {}).get("labels", {}).get(names.DATAPLANE_MODE)
-    )
-    if pod_mode is not None:
-        return bool(pod_mode == names.DATAPLANE_AMBIENT)
-    ns_labels = ((namespace or {}).get("metadata") or {}).get("labels") or {}
-    return bool(ns_labels.get(names.DATAPLANE_MODE) == names.DATAPLANE_AMBIENT)
-
-
 def chooser(view: ClusterView, target: Target) -> Chooser:
     """Who applies the DestinationRule for the client in `view`'s cluster.
 
@@ -110,7 +100,7 @@ def chooser(view: ClusterView, target: Target) -> Chooser:
         if waypoint:
             return Chooser("waypoint", target.namespace, waypoint)
         return Chooser("sidecar", target.namespace, "a sidecar")
-    if _ambient(view.client, view.client_namespace):
+    if kube.dataplane(view.client, view.client_namespace) == kube.ZTUNNEL:
         if waypoint:
             return Chooser("waypoint", target.namespace, waypoint)
         return Chooser("ztunnel", target.client.namespace, "ztunnel")
@@ -122,16 +112,6 @@ def _host(service: Obj) -> str:
         return config.global_host(service)
     meta = service["metadata"]
     return f"{meta['name']}.{meta['namespace']}.{names.CLUSTER_DOMAIN}"
-
-
-def _traffic_distribution(view: ClusterView) -> str | None:
-    assert view.service is not None
-    spec_value = (view.service.get("spec") or {}).get("trafficDistribution")
-    for obj in (view.service, view.namespace):
-        annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
-        if spec_value or annotations.get(names.TRAFFIC_DISTRIBUTION):
-            return str(spec_value or annotations[names.TRAFFIC_DISTRIBUTION])
-    return None
 
 
 def _rule_findings(view: ClusterView, target: Target) -> list[Finding]:
@@ -164,7 +144,12 @@ def _rule_findings(view: ClusterView, target: Target) -> list[Finding]:
         )
     ]
     outlier = config.outlier_detection(
-        view.context, spec, applied, host, _traffic_distribution(view), needs
+        view.context,
+        spec,
+        applied,
+        host,
+        kube.traffic_distribution(view.service, view.namespace),
+        needs,
     )
     return out + ([outlier] if outlier else [])
 

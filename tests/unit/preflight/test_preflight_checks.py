@@ -88,12 +88,13 @@ def test_pods_that_are_not_ready_do_not_count():
 
 
 def test_readiness_reads_the_ready_condition_and_deletion():
-    """Ready=True and not terminating."""
+    """Scheduled, Ready=True and not terminating."""
     ready = {
         "metadata": {},
+        "spec": {"nodeName": "n1"},
         "status": {"conditions": [{"type": "Ready", "status": "True"}]},
     }
-    gone = {"metadata": {"deletionTimestamp": "now"}, "status": ready["status"]}
+    gone = {**ready, "metadata": {"deletionTimestamp": "now"}}
     assert placement.is_ready(ready)
     assert not placement.is_ready(gone)
     assert not placement.is_ready({"metadata": {}, "status": {}})
