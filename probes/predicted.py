@@ -82,6 +82,11 @@ def predict_now(
     secrets: Mapping[str, Any] | None,
 ) -> Prediction:
     """Read the mesh (the workload's and the client's contexts) and predict."""
+    if "exec" not in source and "ingress" not in source:
+        raise ActivityFailed(
+            "expected 'predicted' needs an exec or ingress source (whose client to"
+            " predict for); a bare URL names none"
+        )
     contexts = [str(c) for c in workload.get("contexts") or []]
     try:
         kubeconfig = clusters.kubeconfig_path(configuration, secrets)
@@ -96,28 +101,23 @@ def predict_now(
                 context=context,
                 namespace=str(e.get("namespace", "default")),
             )
-        if "ingress" in source:
-            i = source["ingress"]
-            context = str(i.get("context", ""))
-            state = reader.read_mesh(kubeconfig, dict.fromkeys([*contexts, context]))
-            namespace, pod = _ingress_pod(state, context, str(i.get("service", "")))
-            return explain.predict(
-                state,
-                pod,
-                _workload_host(state, workload),
-                context=context,
-                namespace=namespace,
-            )
+        i = source["ingress"]
+        context = str(i.get("context", ""))
+        state = reader.read_mesh(kubeconfig, dict.fromkeys([*contexts, context]))
+        namespace, pod = _ingress_pod(state, context, str(i.get("service", "")))
+        return explain.predict(
+            state,
+            pod,
+            _workload_host(state, workload),
+            context=context,
+            namespace=namespace,
+        )
     except (clusters.ClusterError, reader.ReadError) as exc:
         raise ActivityFailed(
             f"expected 'predicted': the mesh cannot be read: {exc}"
         ) from exc
     except (StateError, PredictionError) as exc:
         raise ActivityFailed(f"expected 'predicted': {exc}") from exc
-    raise ActivityFailed(
-        "expected 'predicted' needs an exec or ingress source (whose client to"
-        " predict for); a bare URL names none"
-    )
 
 
 def expected_split(
