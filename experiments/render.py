@@ -77,8 +77,8 @@ def action(name: str, module: str, func: str, arguments: Json) -> Json:
     return {"type": "action", "name": name, "provider": py(module, func, arguments)}
 
 
-def preflight_probe(tags: list[str], source: Json, workload: Json) -> Json:
-    """The mesh is the one the tier needs (`meshdrill mesh check`), before any change."""
+def preflight_probe(tags: list[str], source: Json | str, workload: Json) -> Json:
+    """The mesh is what the tier needs (`meshdrill mesh check`), before any change."""
     (tier,) = [t.removeprefix("tier:") for t in tags if t.startswith("tier:")]
     return {
         "type": "probe",
@@ -98,7 +98,7 @@ def preflight_probe(tags: list[str], source: Json, workload: Json) -> Json:
 
 
 def split_probe(
-    name: str, expected: Json, by: str, source: Json, workload: Json
+    name: str, expected: Json | str, by: str, source: Json | str, workload: Json
 ) -> Json:
     return {
         "type": "probe",
@@ -616,6 +616,89 @@ def outlier_ejection() -> Json:
     )
 
 
+# -- conformance: any mesh, no hand-written numbers --------------------------------
+
+CONFORMANCE: Json = {
+    "lab_topology": "guide-000",
+    "workload_contexts": ["cluster-a", "cluster-b"],
+    "namespace": "default",
+    "deployment": "hello-world",
+    "service": "hello-world",
+    "selector": "app=hello-world",
+    "source": {
+        "ingress": {
+            "service": "istio-system/istio-ingressgateway",
+            "context": "cluster-a",
+            "url": "",
+        },
+        "path": "/",
+        "extractor": "hello",
+        "timeout": 2.0,
+    },
+}
+CONFORMANCE_WORKLOAD: Json = {
+    "contexts": "${workload_contexts}",
+    "namespace": "${namespace}",
+    "selector": "${selector}",
+}
+
+
+def conformance() -> Json:
+    tags = ["tier:conformance"]
+    return drill(
+        title="Conformance: traffic goes where the mesh's own config says",
+        description=(
+            "Any mesh, no hand-written numbers (DESIGN s.4). The steady state is the"
+            " split the live config predicts for the client. Each cluster that gets"
+            " a share of the client's traffic is taken down in turn (its workload"
+            " scaled to zero, with a restore record): traffic must go where the"
+            " config then predicts, and come back once the workload is restored."
+            " Point it at a service with a var file (source, workload)."
+        ),
+        tags=tags,
+        configuration={**CONFORMANCE, **STATISTICS},
+        preflight=preflight_probe(tags, "${source}", CONFORMANCE_WORKLOAD),
+        hypothesis=(
+            "Traffic splits as the live config predicts",
+            [
+                split_probe(
+                    "traffic-splits-as-predicted",
+                    "predicted",
+                    "cluster",
+                    "${source}",
+                    CONFORMANCE_WORKLOAD,
+                )
+            ],
+        ),
+        method=[
+            action(
+                "lose-each-locality-in-turn",
+                "chaosext.actions.conformance",
+                "lose_each_locality",
+                {
+                    "deployment": "${deployment}",
+                    "source": "${source}",
+                    "workload": CONFORMANCE_WORKLOAD,
+                    "tolerance": "${split_tolerance}",
+                    "batch": "${batch}",
+                    "consecutive": "${consecutive}",
+                    "deadline": "${failover_deadline}",
+                    "recovery_deadline": "${recovery_deadline}",
+                    "max_samples": "${max_samples}",
+                },
+            )
+        ],
+        rollbacks=[
+            action(
+                "restore-every-locality",
+                "chaosext.actions.conformance",
+                "restore_each_locality",
+                {"deployment": "${deployment}", "workload": CONFORMANCE_WORKLOAD},
+            )
+        ],
+    )
+
+
 TIERS = {
     "region_outage.json": region_outage,
     "cluster_failover.json": cluster_failover,
@@ -624,6 +707,7 @@ TIERS = {
     "region_failover.json": region_failover,
     "waypoint_failover.json": waypoint_failover,
     "outlier_ejection.json": outlier_ejection,
+    "conformance.json": conformance,
 }
 
 
