@@ -3,11 +3,13 @@
 from typing import Any
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
 
 from chaosext.preflight import access, config, placement
 from chaosext.preflight.findings import FAIL, PASS, SKIP
-from chaosext.preflight.needs import TIERS, TierNeeds
+from chaosext.preflight.needs import TIERS, ClientRef, TierNeeds
 from chaosext.preflight.placement import Place
+from probes import preflight
 
 REGION = "topology.kubernetes.io/region"
 ZONE = "topology.kubernetes.io/zone"
@@ -258,3 +260,19 @@ def test_on_the_lab_a_missing_service_entry_is_a_skip_that_says_why():
     assert found is not None
     assert found.status == SKIP
     assert "real mesh" in found.message
+
+
+def test_the_preflight_probe_takes_its_client_from_the_split_probes_source():
+    """Exec pod as is; an ingress Service stands for its pods; a URL names none."""
+    exec_source = {"exec": {"context": "c1", "namespace": "ns", "pod": "deploy/x"}}
+    ingress = {"ingress": {"service": "istio-system/gw", "context": "c2"}}
+    assert preflight._client(exec_source) == ClientRef("c1", "ns", "deploy/x")
+    assert preflight._client(ingress) == ClientRef("c2", "istio-system", "svc/gw")
+    assert preflight._client({"url": "http://x/"}) is None
+
+
+def test_an_unknown_tier_fails_the_probe_naming_the_known_ones():
+    """One line: the tier at fault and the tiers there are."""
+    workload = {"contexts": ["c1"], "namespace": "ns"}
+    with pytest.raises(ActivityFailed, match=r"unknown tier 'nope'.*zone-failover"):
+        preflight.mesh_preflight("svc", workload, tier="nope")
