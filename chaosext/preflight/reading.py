@@ -106,6 +106,20 @@ def _read_service(cluster: clusters.Cluster, target: Target, view: ClusterView) 
         )
 
 
+def _what_exists(cluster: clusters.Cluster, namespace: str) -> str:
+    """Deployments and pods of `namespace`, for a message about a missing client."""
+    deployments = clusters.call(
+        cluster,
+        f"deployments in namespace {namespace}",
+        cluster.apps.list_namespaced_deployment,
+        namespace,
+    ).items
+    pods = clusters.list_pods(cluster, namespace)
+    shown = [f"deploy/{d.metadata.name}" for d in deployments]
+    shown += [p.metadata.name for p in pods]
+    return f"namespace {namespace} has: {', '.join(shown) or 'nothing'}"
+
+
 def _read_client(cluster: clusters.Cluster, ref: ClientRef, view: ClusterView) -> None:
     kind, _, name = ref.ref.rpartition("/")
     if kind in ("svc", "service", "services"):
@@ -124,7 +138,11 @@ def _read_client(cluster: clusters.Cluster, ref: ClientRef, view: ClusterView) -
             )
         pod = running[0]
     else:
-        pod = clusters.resolve_pod(cluster, ref.namespace, ref.ref)
+        try:
+            pod = clusters.resolve_pod(cluster, ref.namespace, ref.ref)
+        except clusters.NotFound as exc:
+            exists = _what_exists(cluster, ref.namespace)
+            raise clusters.NotFound(f"{exc}; {exists}") from exc
     view.client = _json(cluster, pod)
     view.client_namespace = _optional(
         cluster,

@@ -192,3 +192,26 @@ def test_an_unknown_context_is_one_line_naming_those_there_are(
     assert err.count("\n") == 1
     assert "'nope'" in err
     assert "cluster1" in err
+
+
+def test_an_unknown_client_is_one_line_naming_what_exists(
+    waypoint_lab: runtime.LabInfo, capsys: pytest.CaptureFixture[str]
+):
+    """Bad input: exit 2, the client named, and the namespace's deployments."""
+    code = cli.main(
+        [
+            "mesh",
+            "check",
+            "--kubeconfig",
+            str(waypoint_lab.kubeconfig),
+            "--service",
+            "httpbin/in-ambient",
+            "--client",
+            "httpbin/deploy/nope",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "deployment httpbin/nope not found" in err
+    assert "deploy/client-in-ambient" in err
