@@ -23,6 +23,7 @@ HOSTS_ANNOTATION = names.LAB_HOSTS
 ROLE_ANNOTATION = names.LAB_ROLE
 ADDRESS_ANNOTATION = names.LAB_ADDRESS
 PROXY_ANNOTATION = names.LAB_PROXY
+SIDECAR_STATUS = '{"containers":["istio-proxy"],"initContainers":["istio-init"]}'
 
 
 def namespace(name: str, labels: dict[str, str], annotations: dict[str, str]) -> Obj:
@@ -220,15 +221,10 @@ def client_deployment(
         "image": "curlimages/curl:8.11.0",
         "command": ["sleep", "infinity"],
     }
-    return deployment(
-        name,
-        ns,
-        labels,
-        1,
-        container,
-        {ROLE_ANNOTATION: "client", PROXY_ANNOTATION: proxy},
-        {ZONE_LABEL: zone},
-    )
+    annotations = {ROLE_ANNOTATION: "client", PROXY_ANNOTATION: proxy}
+    if proxy == "sidecar":  # as Istio's injector marks the pods it injects
+        annotations[names.SIDECAR_STATUS] = SIDECAR_STATUS
+    return deployment(name, ns, labels, 1, container, annotations, {ZONE_LABEL: zone})
 
 
 def for_cluster(topology: Topology, cluster: Cluster) -> list[tuple[str, Obj]]:

@@ -27,6 +27,7 @@ from chaosext.lab.topology import (
     Waypoint,
     Workload,
 )
+from chaosext.mesh import names
 
 
 class Parser:
@@ -280,7 +281,7 @@ class Parser:
         return Gateway(
             name=name,
             namespace=c.name(
-                (*path, "namespace"), data.get("namespace", "istio-system")
+                (*path, "namespace"), data.get("namespace", names.ROOT_NAMESPACE)
             ),
             cluster=cluster.name,
             zone=self.known_zone((*path, "zone"), cluster, data["zone"]),
@@ -314,7 +315,7 @@ class Parser:
         )
         name = c.name((*path, "name"), data["name"])
         cluster = self.known_cluster((*path, "cluster"), data["cluster"])
-        labels = {"gateway.networking.k8s.io/gateway-name": name}
+        labels = {names.GATEWAY_NAME: name}
         labels.update(c.string_map((*path, "labels"), data.get("labels")))
         return Waypoint(
             name=name,

@@ -33,14 +33,14 @@ def client_pod(state: MeshState, context: str, ref: str, namespace: str = "") ->
     kind, _, name = ref.rpartition("/")
     if kind and kind not in (*DEPLOYMENT_KINDS, *POD_KINDS):
         raise StateError(f"client {ref!r}: use NAME, pod/NAME or deploy/NAME")
-    in_scope = [
-        p
-        for p in objects.pods
-        if kube.is_live(p)
-        and (not namespace or p["metadata"]["namespace"] == namespace)
-    ]
     if kind not in DEPLOYMENT_KINDS:
-        pods = [p for p in in_scope if p["metadata"]["name"] == name]
+        pods = [
+            p
+            for p in objects.pods
+            if p["metadata"]["name"] == name
+            and (not namespace or p["metadata"]["namespace"] == namespace)
+            and kube.is_live(p)
+        ]
         if len(pods) == 1:
             return pods[0]
         if kind in POD_KINDS:

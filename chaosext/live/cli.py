@@ -12,7 +12,7 @@ import importlib
 from chaosext.live import reader
 from chaosext.live.state import MeshState
 
-COMMANDS: tuple[str, ...] = ("chaosext.live.explain",)
+COMMANDS: tuple[str, ...] = ("chaosext.live.explain", "chaosext.live.lint")
 """Modules with `register(commands)`, each adding one `meshdrill mesh` command."""
 
 
@@ -40,17 +40,31 @@ def cluster_options(parser: argparse.ArgumentParser) -> None:
         help="the context to ask about (every context of the kubeconfig is read)",
     )
     parser.add_argument(
+        "--mesh-contexts",
+        default=None,
+        metavar="A,B",
+        help="the contexts that make up the mesh (default: every context of the "
+        "kubeconfig)",
+    )
+    parser.add_argument(
         "-o", "--output", choices=("table", "json"), default="table", help="format"
     )
 
 
 def read_state(args: argparse.Namespace) -> MeshState:
-    """Every context of the kubeconfig `args` name, read once (ReadError if not)."""
+    """The mesh `args` name (every context of the kubeconfig, or
+    `--mesh-contexts`), read once; ReadError naming an unknown context."""
     path = reader.kubeconfig_file(args.kubeconfig)
     known = reader.context_names(path)
-    if args.context and args.context not in known:
+    wanted = [c.strip() for c in (args.mesh_contexts or "").split(",") if c.strip()]
+    for context in [*wanted, *([args.context] if args.context else [])]:
+        if context not in known:
+            raise reader.ReadError(
+                f"context {context!r} is not in kubeconfig {path} "
+                f"(it has: {', '.join(known) or 'none'})"
+            )
+    if args.context and wanted and args.context not in wanted:
         raise reader.ReadError(
-            f"context {args.context!r} is not in kubeconfig {path} "
-            f"(it has: {', '.join(known) or 'none'})"
+            f"--context {args.context} is not one of --mesh-contexts {','.join(wanted)}"
         )
-    return reader.read_mesh(path)
+    return reader.read_mesh(path, wanted or None)

@@ -55,10 +55,21 @@ class ClusterObjects:
 
 @dataclass
 class MeshState:
-    """Every context of a mesh, read once. `calls` counts the API calls it took."""
+    """Every context of a mesh, read once. `calls` counts the API calls it took.
+
+    The objects are not changed after the read, so hosts and endpoints are computed
+    once per host and kept (`_services`, `_endpoints`): predictions after the first
+    cost only the mesh model.
+    """
 
     clusters: dict[str, ClusterObjects]
     calls: int = 0
+    _services: dict[str, list[tuple[str, Obj]]] = field(
+        default_factory=dict, repr=False
+    )
+    _endpoints: dict[str, tuple[mesh.Endpoint, ...]] = field(
+        default_factory=dict, repr=False
+    )
 
     def cluster(self, context: str) -> ClusterObjects:
         """One context's objects; StateError naming the contexts that exist."""
@@ -74,23 +85,17 @@ class MeshState:
 
     def services_for(self, host: str) -> list[tuple[str, Obj]]:
         """(context, Service) for every Service serving the mesh host."""
-        return [
-            (context, service)
-            for context, objects in self.clusters.items()
-            for service in objects.services
-            if host in kube.service_hosts(service)
-        ]
+        if not self._services:
+            for context, objects in self.clusters.items():
+                for service in objects.services:
+                    for each in kube.service_hosts(service):
+                        self._services.setdefault(each, []).append((context, service))
+        return list(self._services.get(host, ()))
 
     def hosts(self) -> list[str]:
         """Every mesh host some Service serves, in any context."""
-        return sorted(
-            {
-                host
-                for objects in self.clusters.values()
-                for service in objects.services
-                for host in kube.service_hosts(service)
-            }
-        )
+        self.services_for("")  # builds the host index
+        return sorted(self._services)
 
     def resolve_host(self, given: str, namespace: str) -> str:
         """The mesh host `given` (name, `name:port` or URL) means from `namespace`."""
@@ -105,10 +110,16 @@ class MeshState:
 
     def endpoints(self, host: str) -> tuple[mesh.Endpoint, ...]:
         """Every live pod behind `host` in every context, as mesh endpoints."""
+        if host not in self._endpoints:
+            self._endpoints[host] = self._read_endpoints(host)
+        return self._endpoints[host]
+
+    def _read_endpoints(self, host: str) -> tuple[mesh.Endpoint, ...]:
         out: list[mesh.Endpoint] = []
         seen: set[str] = set()
         for context, service in self.services_for(host):
             objects = self.clusters[context]
+            network = objects.network
             namespace = service["metadata"]["namespace"]
             for pod in objects.pods:
                 if pod["metadata"]["namespace"] != namespace:
@@ -120,7 +131,7 @@ class MeshState:
                     continue
                 seen.add(name)
                 node_labels = objects.nodes.get(pod["spec"]["nodeName"], {})
-                out.append(kube.endpoint(pod, node_labels, context, objects.network))
+                out.append(kube.endpoint(pod, node_labels, context, network))
         return tuple(out)
 
     def owner_service(self, host: str, context: str) -> tuple[str, Obj]:
@@ -187,9 +198,9 @@ class MeshState:
                 (
                     p
                     for p in objects.pods
-                    if p["metadata"]["namespace"] == namespace
+                    if all(kube.labels(p).get(k) == v for k, v in match.items())
+                    and p["metadata"]["namespace"] == namespace
                     and kube.is_live(p)
-                    and all(kube.labels(p).get(k) == v for k, v in match.items())
                 ),
                 key=lambda p: p["metadata"]["name"],
             )

@@ -3,7 +3,11 @@
 Modules: `types` (values), `settings` (which locality setting applies), `priorities`
 (istiod's priorities and weights), `cla` (`assignment`), `envoy` (priority load, panic,
 locality weights), `outlier` (outlier detection), `ztunnel`, `router` (`Router`),
-`shares` (`predict`), `validate`, `explanation` (`explain`), `durations`.
+`shares` (`predict`), `validate`, `explanation` (`explain`), `durations`,
+`names` (well-known labels, annotations and defaults), `lookup` (which
+DestinationRule applies: istiod's lookup), `kube` (how istiod reads Kubernetes
+objects), `whatif` (predictions with endpoints down or ejected, `split`,
+`as_json`), `lint` (single-rule lint checks).
 """
 
 from chaosext.mesh.cla import assignment
