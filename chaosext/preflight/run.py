@@ -6,7 +6,7 @@ was read, with no further I/O.
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chaosext import clusters
@@ -71,40 +71,50 @@ def check(
 
 @dataclass(frozen=True)
 class Chooser:
-    """The proxy that chooses the endpoint for the client: whose rules apply."""
+    """The proxy that chooses the endpoint for the client: whose rules apply.
 
-    kind: str  # "waypoint" | "ztunnel" | "sidecar"
+    `kind` is one of mesh.kube's data planes (gateway, sidecar, waypoint, ztunnel,
+    none); `labels` are the choosing pod's (a rule's workloadSelector may pick it).
+    """
+
+    kind: str
     namespace: str
     name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def describe(self) -> str:
-        if self.kind == "ztunnel":
+        if self.kind == kube.ZTUNNEL:
             return "the client's ztunnel"
-        if self.kind == "waypoint":
+        if self.kind == kube.NO_MESH:
+            return f"{self.name} (not in the mesh)"
+        if self.kind == kube.WAYPOINT:
             return f"waypoint {self.namespace}/{self.name}"
-        return f"{self.name} in namespace {self.namespace}"
+        return f"{self.name} ({self.kind}) in namespace {self.namespace}"
 
 
 def chooser(view: ClusterView, target: Target) -> Chooser:
-    """Who applies the DestinationRule for the client in `view`'s cluster.
+    """Who applies the DestinationRule for the client in `view`'s cluster, read as
+    istiod reads the client pod (`mesh.kube.dataplane`).
 
-    An ambient client hands its request to the Service's waypoint
+    A gateway's, waypoint's or sidecar client's own Envoy chooses, in the client's
+    namespace. An ambient client hands its request to the Service's waypoint
     (`istio.io/use-waypoint` on the Service or its namespace), else its ztunnel
-    chooses (and ignores DestinationRules); a sidecar or gateway client's own
-    Envoy chooses, in the client's namespace. Without a client: the waypoint if
-    the Service uses one, else a sidecar in the Service's namespace.
+    chooses (and ignores DestinationRules). Without a client: the waypoint if the
+    Service uses one, else a sidecar in the Service's namespace.
     """
     assert view.service is not None
     waypoint = waypoint_name(view.service, view.namespace)
     if target.client is None or view.client is None:
         if waypoint:
-            return Chooser("waypoint", target.namespace, waypoint)
-        return Chooser("sidecar", target.namespace, "a sidecar")
-    if kube.dataplane(view.client, view.client_namespace) == kube.ZTUNNEL:
+            return Chooser(kube.WAYPOINT, target.namespace, waypoint)
+        return Chooser(kube.SIDECAR, target.namespace, "a sidecar")
+    mode = kube.dataplane(view.client, view.client_namespace)
+    if mode == kube.ZTUNNEL:
         if waypoint:
-            return Chooser("waypoint", target.namespace, waypoint)
-        return Chooser("ztunnel", target.client.namespace, "ztunnel")
-    return Chooser("sidecar", target.client.namespace, target.client.describe())
+            return Chooser(kube.WAYPOINT, target.namespace, waypoint)
+        return Chooser(kube.ZTUNNEL, target.client.namespace, "ztunnel")
+    labels = dict(kube.labels(view.client))
+    return Chooser(mode, target.client.namespace, target.client.describe(), labels)
 
 
 def _host(service: Obj) -> str:
@@ -119,22 +129,30 @@ def _rule_findings(view: ClusterView, target: Target) -> list[Finding]:
     who = chooser(view, target)
     host = _host(view.service)
     needs = target.needs
-    if who.kind == "ztunnel":
+    if who.kind in (kube.ZTUNNEL, kube.NO_MESH):
         if not needs.destination_rule:
             return []
+        why = (
+            "the client's ztunnel chooses and ignores DestinationRules (no waypoint)"
+            if who.kind == kube.ZTUNNEL
+            else f"{who.describe()}: no mesh proxy applies DestinationRules for it"
+        )
         return [
             Finding(
                 "destination-rule",
                 view.context,
                 FAIL,
                 f"host {host}",
-                "the client's ztunnel chooses and ignores DestinationRules"
-                " (no waypoint): the tier is decided by one",
+                f"{why}: the tier is decided by one",
             )
         ]
     rules = [lookup.Rule.from_object(o) for o in view.destination_rules or []]
     found = lookup.destination_rule(
-        rules, host, proxy_namespace=who.namespace, service_namespace=target.namespace
+        rules,
+        host,
+        proxy_namespace=who.namespace,
+        service_namespace=target.namespace,
+        proxy_labels=who.labels,
     )
     spec = dict(found.spec) if found else None
     applied = list(found.rules) if found else []
