@@ -15,8 +15,9 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.zone",
     "chaosext.actions.pods",
     "chaosext.actions.faults",
+    "chaosext.actions.conformance",
 )
-PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting")
+PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting", "probes.preflight")
 
 
 def discover(discover_system: bool = True) -> Discovery:

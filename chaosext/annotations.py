@@ -42,6 +42,9 @@ HOLD_ATTEMPTS = 5
 DRY_RUN_KEY = "meshdrill_dry_run"
 """Configuration key set during `--dry` runs: actions plan, and change nothing."""
 
+METHOD_STARTED_KEY = "meshdrill_method_started"
+"""Configuration key set when the method starts: probes after it know they are after."""
+
 
 class Held(Exception):
     """The object carries another run's restore record."""

@@ -17,6 +17,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 WITHIN = {"type": "regex", "target": "verdict", "pattern": "^within$"}
+PASSED = {"type": "regex", "target": "verdict", "pattern": "^passed$"}
 
 Json = dict[str, Any]
 
@@ -34,8 +35,9 @@ def drill(
     hypothesis: tuple[str, list[Json]],
     method: list[Json],
     rollbacks: list[Json],
+    preflight: Json,
 ) -> Json:
-    """The shared shape of a tier experiment."""
+    """The shared shape of a tier experiment: preflight first, then the steady state."""
     return {
         "version": "1.0.0",
         "title": title,
@@ -62,7 +64,10 @@ def drill(
             }
         ],
         "runtime": {"rollbacks": {"strategy": "always"}},
-        "steady-state-hypothesis": {"title": hypothesis[0], "probes": hypothesis[1]},
+        "steady-state-hypothesis": {
+            "title": hypothesis[0],
+            "probes": [preflight, *hypothesis[1]],
+        },
         "method": method,
         "rollbacks": rollbacks,
     }
@@ -72,8 +77,28 @@ def action(name: str, module: str, func: str, arguments: Json) -> Json:
     return {"type": "action", "name": name, "provider": py(module, func, arguments)}
 
 
+def preflight_probe(tags: list[str], source: Json | str, workload: Json) -> Json:
+    """The mesh is what the tier needs (`meshdrill mesh check`), before any change."""
+    (tier,) = [t.removeprefix("tier:") for t in tags if t.startswith("tier:")]
+    return {
+        "type": "probe",
+        "name": "preflight",
+        "tolerance": PASSED,
+        "provider": py(
+            "probes.preflight",
+            "mesh_preflight",
+            {
+                "service": "${service}",
+                "workload": workload,
+                "source": source,
+                "tier": tier,
+            },
+        ),
+    }
+
+
 def split_probe(
-    name: str, expected: Json, by: str, source: Json, workload: Json
+    name: str, expected: Json | str, by: str, source: Json | str, workload: Json
 ) -> Json:
     return {
         "type": "probe",
@@ -166,6 +191,7 @@ G001: Json = {
     "cluster2_context": "cluster2",
     "namespace": "httpbin",
     "deployment": "in-ambient",
+    "service": "in-ambient",
     "selector": "app=in-ambient",
     "client_context": "cluster1",
     "client_namespace": "httpbin",
@@ -223,6 +249,7 @@ def scale_cluster1_drill(
         description=description,
         tags=tags,
         configuration={"lab_topology": topology, **G001, **STATISTICS},
+        preflight=preflight_probe(tags, G001_SOURCE, G001_WORKLOAD),
         hypothesis=(
             f"The client's traffic stays {name}",
             [g001_all_in(name, target, by)],
@@ -331,6 +358,7 @@ def zone_failover() -> Json:
             " region. Once the replacement is ready: the client's zone again."
         ),
         tags=["tier:zone-failover", "guide-001"],
+        preflight=preflight_probe(["tier:zone-failover"], G001_SOURCE, G001_WORKLOAD),
         configuration={"lab_topology": "guide-001-preferclose", **G001, **STATISTICS},
         hypothesis=(
             "The client's traffic stays in its zone",
@@ -371,6 +399,7 @@ def zone_outage() -> Json:
             " region keeps serving (pods may return to the zone later)."
         ),
         tags=["tier:zone-outage", "guide-001"],
+        preflight=preflight_probe(["tier:zone-outage"], G001_SOURCE, G001_WORKLOAD),
         configuration={"lab_topology": "guide-001-preferclose", **G001, **STATISTICS},
         hypothesis=(
             "The client's traffic stays in its region",
@@ -424,6 +453,7 @@ G000: Json = {
     "cluster_b_context": "cluster-b",
     "namespace": "default",
     "deployment": "hello-world",
+    "service": "hello-world",
     "selector": "app=hello-world",
     "ingress_context": "cluster-a",
     "ingress_service": "istio-system/istio-ingressgateway",
@@ -470,6 +500,7 @@ def region_outage() -> Json:
             " converged. Cluster A back: 50/50 again."
         ),
         tags=["tier:region-outage", "guide-000"],
+        preflight=preflight_probe(["tier:region-outage"], G000_SOURCE, G000_WORKLOAD),
         configuration={**G000, **STATISTICS, "samples": 400},
         hypothesis=(
             "Both clusters healthy: traffic splits 50/50 between cluster A and B",
@@ -534,6 +565,9 @@ def outlier_ejection() -> Json:
             " (baseEjectionTime 30 s), 50/50 again."
         ),
         tags=["tier:outlier-ejection", "guide-000"],
+        preflight=preflight_probe(
+            ["tier:outlier-ejection"], G000_SOURCE, G000_WORKLOAD
+        ),
         configuration={
             **G000,
             **STATISTICS,
@@ -582,6 +616,89 @@ def outlier_ejection() -> Json:
     )
 
 
+# -- conformance: any mesh, no hand-written numbers --------------------------------
+
+CONFORMANCE: Json = {
+    "lab_topology": "guide-000",
+    "workload_contexts": ["cluster-a", "cluster-b"],
+    "namespace": "default",
+    "deployment": "hello-world",
+    "service": "hello-world",
+    "selector": "app=hello-world",
+    "source": {
+        "ingress": {
+            "service": "istio-system/istio-ingressgateway",
+            "context": "cluster-a",
+            "url": "",
+        },
+        "path": "/",
+        "extractor": "hello",
+        "timeout": 2.0,
+    },
+}
+CONFORMANCE_WORKLOAD: Json = {
+    "contexts": "${workload_contexts}",
+    "namespace": "${namespace}",
+    "selector": "${selector}",
+}
+
+
+def conformance() -> Json:
+    tags = ["tier:conformance"]
+    return drill(
+        title="Conformance: traffic goes where the mesh's own config says",
+        description=(
+            "Any mesh, no hand-written numbers (DESIGN s.4). The steady state is the"
+            " split the live config predicts for the client. Each cluster that gets"
+            " a share of the client's traffic is taken down in turn (its workload"
+            " scaled to zero, with a restore record): traffic must go where the"
+            " config then predicts, and come back once the workload is restored."
+            " Point it at a service with a var file (source, workload)."
+        ),
+        tags=tags,
+        configuration={**CONFORMANCE, **STATISTICS},
+        preflight=preflight_probe(tags, "${source}", CONFORMANCE_WORKLOAD),
+        hypothesis=(
+            "Traffic splits as the live config predicts",
+            [
+                split_probe(
+                    "traffic-splits-as-predicted",
+                    "predicted",
+                    "cluster",
+                    "${source}",
+                    CONFORMANCE_WORKLOAD,
+                )
+            ],
+        ),
+        method=[
+            action(
+                "lose-each-locality-in-turn",
+                "chaosext.actions.conformance",
+                "lose_each_locality",
+                {
+                    "deployment": "${deployment}",
+                    "source": "${source}",
+                    "workload": CONFORMANCE_WORKLOAD,
+                    "tolerance": "${split_tolerance}",
+                    "batch": "${batch}",
+                    "consecutive": "${consecutive}",
+                    "deadline": "${failover_deadline}",
+                    "recovery_deadline": "${recovery_deadline}",
+                    "max_samples": "${max_samples}",
+                },
+            )
+        ],
+        rollbacks=[
+            action(
+                "restore-every-locality",
+                "chaosext.actions.conformance",
+                "restore_each_locality",
+                {"deployment": "${deployment}", "workload": CONFORMANCE_WORKLOAD},
+            )
+        ],
+    )
+
+
 TIERS = {
     "region_outage.json": region_outage,
     "cluster_failover.json": cluster_failover,
@@ -590,6 +707,7 @@ TIERS = {
     "region_failover.json": region_failover,
     "waypoint_failover.json": waypoint_failover,
     "outlier_ejection.json": outlier_ejection,
+    "conformance.json": conformance,
 }
 
 

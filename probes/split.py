@@ -6,14 +6,14 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from probes import arguments, measure, stats
+from probes import arguments, measure, predicted, stats
 from probes.source import resolver_for, source_from
 
 __all__ = ["hostname_split", "traffic_all_in"]
 
 
 def hostname_split(
-    expected: dict[str, float],
+    expected: dict[str, float] | str,
     source: dict[str, Any],
     workload: dict[str, Any],
     by: str = "cluster",
@@ -35,6 +35,9 @@ def hostname_split(
     `outside` when one lies entirely outside, else `inconclusive`; then more
     samples are taken, up to `max_samples`, until the verdict is decisive.
     More than `max_error_rate` failed requests makes the verdict `outside`.
+    `expected: "predicted"` judges against the split the live mesh's own config
+    predicts for the source's client now (probes.predicted), by cluster, region,
+    zone or pod.
 
     Suggested tolerance: {"type": "regex", "target": "verdict", "pattern": "^within$"}.
     Returns counts by cluster/region/zone/pod, shares, intervals, errors by kind,
@@ -50,6 +53,9 @@ def hostname_split(
     max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
+    expected = predicted.expected_split(
+        expected, source, workload, by, configuration, secrets
+    )
     expected = measure.check_split(
         expected, tolerance, confidence, configuration, secrets
     )

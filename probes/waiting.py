@@ -6,7 +6,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosext import annotations
-from probes import arguments, measure
+from probes import arguments, measure, predicted
 from probes.progress import progress_for
 from probes.source import resolver_for, source_from
 from probes.wait_loop import Settings, Wait
@@ -58,6 +58,9 @@ def wait_for_split(
     """
     if annotations.is_dry_run(configuration):
         return {"probe": "wait_for_split", "verdict": "skipped", "dry_run": True}
+    expected = predicted.expected_split(  # "predicted": read once, at the start
+        expected, source, workload, by, configuration, secrets
+    )
     settings = settings_from(
         expected,
         by,

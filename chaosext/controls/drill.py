@@ -29,7 +29,7 @@ from chaoslib.types import (
     Settings,
 )
 
-from chaosext.annotations import DRY_RUN_KEY
+from chaosext.annotations import DRY_RUN_KEY, METHOD_STARTED_KEY
 from chaosext.controls import (
     archive,
     dryrun,
@@ -86,6 +86,8 @@ def before_method_control(
     secrets: Secrets = None,
     safeguards: dict[str, Any] | None = None,
 ) -> None:
+    if configuration is not None:  # the steady state after this is "after"
+        configuration[METHOD_STARTED_KEY] = True
     if not dryrun.is_dry(context):
         safeguard.start(safeguards, configuration, secrets)
 

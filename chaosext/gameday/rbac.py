@@ -10,7 +10,13 @@ in the ClusterRole for every namespace.
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["CLUSTER_RULES", "NAMESPACED_RULES", "rbac_objects"]
+__all__ = [
+    "CLUSTER_RULES",
+    "NAMESPACED_RULES",
+    "ROOT_NAMESPACE",
+    "ROOT_RULES",
+    "rbac_objects",
+]
 
 Rule = dict[str, list[str]]
 
@@ -20,6 +26,25 @@ CLUSTER_RULES: tuple[Rule, ...] = (
     # locality (node zone labels), zone drills: list a zone's nodes, cordon and
     # uncordon them (spec.unschedulable) with their restore record
     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "patch"]},
+    # preflight (probes.preflight): the workload namespace's waypoint and ambient
+    # labels; the DestinationRules istiod looks up, in every namespace
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["destinationrules"],
+        "verbs": ["list"],
+    },
+)
+
+ROOT_NAMESPACE = "istio-system"
+ROOT_RULES: tuple[Rule, ...] = (
+    # preflight, in istio-system: the global ServiceEntry, the east-west gateway
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["serviceentries"],
+        "verbs": ["list"],
+    },
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
 )
 
 NAMESPACED_RULES: tuple[Rule, ...] = (
@@ -69,7 +94,7 @@ def rbac_objects(
     subject = [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]
     cluster_rules = list(CLUSTER_RULES)
     if not target_namespaces:
-        cluster_rules += NAMESPACED_RULES
+        cluster_rules += NAMESPACED_RULES + ROOT_RULES
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -94,13 +119,16 @@ def rbac_objects(
             "subjects": subject,
         },
     ]
-    for target in dict.fromkeys(target_namespaces):
+    roles = dict.fromkeys(target_namespaces, NAMESPACED_RULES)
+    if roles:
+        roles[ROOT_NAMESPACE] = roles.get(ROOT_NAMESPACE, ()) + ROOT_RULES
+    for target, rules in roles.items():
         objects.append(
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
                 "metadata": _meta(name, labels, target),
-                "rules": [dict(rule) for rule in NAMESPACED_RULES],
+                "rules": [dict(rule) for rule in rules],
             }
         )
         objects.append(

@@ -12,7 +12,11 @@ import importlib
 from chaosext.live import reader
 from chaosext.live.state import MeshState
 
-COMMANDS: tuple[str, ...] = ("chaosext.live.explain", "chaosext.live.lint")
+COMMANDS: tuple[str, ...] = (
+    "chaosext.live.explain",
+    "chaosext.live.lint",
+    "chaosext.preflight.cli",
+)
 """Modules with `register(commands)`, each adding one `meshdrill mesh` command."""
 
 

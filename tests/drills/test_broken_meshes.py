@@ -158,18 +158,18 @@ def test_without_prefer_close_the_client_zone_is_not_preferred(
     assert run.phase(phase)["counts"]["zone"][leak] > 0
 
 
-def test_waypoint_failover_without_outlier_detection_fails_before(tmp_path: Path):
-    """No outlierDetection at the waypoint: failover off, traffic spread everywhere."""
+def test_waypoint_failover_without_outlier_detection_fails_at_preflight(
+    tmp_path: Path,
+):
+    """No outlierDetection at the waypoint: failover off; preflight says so first."""
     run = _drill(
         "waypoint_failover.json",
         tmp_path,
         "guide-001-waypoint",
         _no_outlier_detection,
     )
-    phase = "before: in-the-waypoint-zone"
-    _assert_missed(run, phase, "us-west-2")
-    counts = run.phase(phase)["counts"]["cluster"]
-    assert set(counts) == {"cluster1", "cluster2"}
+    _assert_missed(run, "before: preflight", "outlier-detection", "in-ambient-failover")
+    assert run.journal["run"] == []
 
 
 # -- steady state holds, the failover does not -------------------------------------

@@ -23,6 +23,9 @@ EXPECTED_RULES = {
     ("", "pods/eviction"): {"create"},
     ("", "pods/exec"): {"create", "get"},
     ("", "services"): {"get"},
+    ("", "namespaces"): {"get"},
+    ("networking.istio.io", "destinationrules"): {"list"},
+    ("networking.istio.io", "serviceentries"): {"list"},
 }
 
 
@@ -120,14 +123,19 @@ def test_rbac_has_no_wildcards_or_secrets(game_day_file: Path) -> None:
 
 
 def test_target_namespaces_scope_namespaced_rules_to_roles(game_day_file: Path) -> None:
-    """With --target-namespace, only nodes stay cluster-wide."""
+    """With --target-namespace, only nodes and preflight's cluster-wide reads stay
+    cluster-wide; istio-system gets a Role for preflight's reads there."""
     objects = _objects(
         game_day_file, rbac_only=True, target_namespaces=("app", "client")
     )
     cluster = {r["resources"][0] for r in _kind(objects, "ClusterRole")[0]["rules"]}
-    assert cluster == {"nodes"}
+    assert cluster == {"nodes", "namespaces", "destinationrules"}
     roles = _kind(objects, "Role")
-    assert [role["metadata"]["namespace"] for role in roles] == ["app", "client"]
+    assert [role["metadata"]["namespace"] for role in roles] == [
+        "app",
+        "client",
+        "istio-system",
+    ]
     assert _granted(objects) == EXPECTED_RULES
     bindings = _kind(objects, "RoleBinding")
     assert all(b["subjects"][0]["namespace"] == "meshdrill" for b in bindings)
