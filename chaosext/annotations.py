@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from chaosext import runcontext
+
 __all__ = [
     "RESTORE_KEY",
     "Held",
@@ -27,12 +29,10 @@ __all__ = [
 
 RESTORE_KEY = "meshdrill.io/restore"
 RUN_ID_KEY = "meshdrill_run_id"
-"""Configuration key under which the restore control publishes the run id."""
+"""A run id for a direct call outside a drill (scripts, tests); inside a drill the
+run id is the RunContext's (`chaosext.runcontext`)."""
 
-UNMANAGED_RUN = "unmanaged"
-
-DRY_RUN_KEY = "meshdrill_dry_run"
-"""Configuration key set during `--dry` runs: actions plan, and change nothing."""
+UNMANAGED_RUN = runcontext.UNMANAGED_RUN
 
 
 class Held(Exception):
@@ -83,12 +83,17 @@ def read_record(annotations: Mapping[str, str] | None) -> RestoreRecord | None:
 
 
 def run_id_of(configuration: Mapping[str, Any] | None) -> str:
-    """This run's id, published by the restore control, or 'unmanaged'."""
+    """This run's id (its RunContext's), or 'unmanaged' outside a drill."""
+    context = runcontext.of(configuration)
+    if context is not None:
+        return context.run_id
     return str((configuration or {}).get(RUN_ID_KEY) or UNMANAGED_RUN)
 
 
 def is_dry_run(configuration: Mapping[str, Any] | None) -> bool:
-    return bool((configuration or {}).get(DRY_RUN_KEY))
+    """True when the run is dry: actions plan their changes and make none."""
+    context = runcontext.of(configuration)
+    return bool(context is not None and context.dry_run)
 
 
 class Plan(TypedDict):

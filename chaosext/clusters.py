@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import kube_config
@@ -179,13 +180,45 @@ def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
     return k8s.ApiClient(configuration=configuration)
 
 
+KUBECONFIG_ERRORS = (ConfigException, OSError, yaml.YAMLError, LookupError, TypeError)
+"""What the kubernetes client raises for a kubeconfig it cannot read or parse."""
+
+
+def _kubeconfig_error(kubeconfig: Path, exc: Exception) -> ClusterError:
+    """One line naming the kubeconfig and where it is wrong."""
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "bad syntax"
+        return ClusterError(
+            f"kubeconfig {kubeconfig} is not valid YAML{where}: {problem}"
+        )
+    if isinstance(exc, OSError):
+        return ClusterError(
+            f"kubeconfig {kubeconfig} cannot be read: {exc.strerror or exc}"
+        )
+    detail = (
+        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    )
+    return ClusterError(f"kubeconfig {kubeconfig} cannot be used: {detail}")
+
+
 def contexts_in(kubeconfig: Path) -> list[str]:
     """The context names a kubeconfig file declares."""
     try:
+        data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
+    except (*KUBECONFIG_ERRORS, UnicodeDecodeError) as exc:
+        raise _kubeconfig_error(kubeconfig, exc) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("contexts"), list):
+        raise ClusterError(
+            f"kubeconfig {kubeconfig} is not a kubeconfig: expected a YAML mapping"
+            " with a 'contexts' list"
+        )
+    try:
         listed, _active = kube_config.list_kube_config_contexts(str(kubeconfig))
-    except (ConfigException, OSError) as exc:
-        raise ClusterError(f"kubeconfig {kubeconfig} cannot be read: {exc}") from exc
-    return [c["name"] for c in listed]
+        return [str(c["name"]) for c in listed]
+    except KUBECONFIG_ERRORS as exc:
+        raise _kubeconfig_error(kubeconfig, exc) from exc
 
 
 @contextlib.contextmanager
@@ -221,6 +254,8 @@ def connect(
         api = _new_api_client(path, context)
     except ConfigException as exc:
         raise ClusterError(f"context '{context}' in {path}: {exc}") from exc
+    except KUBECONFIG_ERRORS as exc:
+        raise _kubeconfig_error(path, exc) from exc
     cluster = Cluster(context, path, api, api.configuration.host)
     try:
         yield cluster

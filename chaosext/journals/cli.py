@@ -44,8 +44,8 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     directory = archive.existing_dir(_directory(args))
-    entries = archive.entries(directory)
-    console.print(report.list_table(entries, f"journals in {directory}"))
+    entries = archive.entries(directory, None)
+    console.print(report.list_table(archive.runs(entries), f"journals in {directory}"))
     unrecorded = set(verify.journal_names(directory)) - {e["journal"] for e in entries}
     if unrecorded:
         console.print(
