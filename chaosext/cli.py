@@ -18,6 +18,7 @@ PARTS: tuple[str, ...] = (
     "chaosext.journals.cli",
     "chaosext.recover",
     "chaosext.gameday.cli",
+    "chaosext.validate",
 )
 
 

@@ -60,6 +60,7 @@ def configure_control(configuration: Configuration = None, **_: Any) -> None:
             )
             info = runtime.start_lab(topology, state_dir)
             state.owned = True
+            runtime.claim(state_dir, os.getpid(), context.run_id)
         else:
             logger.info("using the running mesh lab (%s) in %s", topology, state_dir)
     except Exception as exc:  # reported by before_experiment_control
@@ -94,6 +95,7 @@ def after_experiment_control(
     elif lab.owned:
         logger.info("stopping the embedded mesh lab started for this run")
         runtime.stop_lab(Path(lab.state_dir))
+        runtime.release(Path(lab.state_dir))
 
 
 def on_lab(configuration: Configuration) -> bool:

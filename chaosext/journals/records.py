@@ -49,10 +49,19 @@ def recovered(
     failed: list[dict[str, Any]],
     *,
     kubeconfig: str,
+    labs: list[dict[str, Any]] | None = None,
     directory: Path | None = None,
 ) -> archive.Archived:
-    """Archive what `meshdrill recover` restored (and failed to), by run."""
-    runs = sorted({str(c["run"]) for c in changes if c.get("undone")})
+    """Archive what `meshdrill recover` restored (and failed to), by run.
+
+    `labs`: the labs of killed drills it stopped ({state_dir, run}); a private
+    lab's changes went with it, so its run counts as recovered.
+    """
+    labs = labs or []
+    runs = sorted(
+        {str(c["run"]) for c in changes if c.get("undone")}
+        | {str(lab["run"]) for lab in labs if lab.get("run")}
+    )
     contexts = sorted({str(c["context"]) for c in [*changes, *failed]})
     record = {
         "experiment": {"title": "meshdrill recover"},
@@ -65,6 +74,7 @@ def recovered(
             "recovered_runs": runs,
             "restored": changes,
             "failed": failed,
+            "labs_stopped": labs,
             "contexts": dict.fromkeys(contexts, ""),
         },
     }

@@ -128,8 +128,8 @@ def cmd_down(args: argparse.Namespace) -> int:
     else:
         print(f"no lab runs in {state_dir}")
     if getattr(args, "all", False):
-        for orphan in runtime.remove_orphans():
-            print(f"stopped and removed the private lab in {orphan}")
+        for orphan, _run in runtime.remove_orphans():
+            print(f"stopped the lab of a drill that is gone, in {orphan}")
     return 0
 
 

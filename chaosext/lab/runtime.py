@@ -328,9 +328,29 @@ def make_private_dir(owner_pid: int, run_id: str = "") -> Path:
     root = private_root()
     root.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="lab-", dir=root))
-    owner = {"pid": owner_pid, "run_id": run_id, "started": time.time()}
-    (directory / OWNER_FILE).write_text(json.dumps(owner) + "\n", encoding="utf-8")
+    claim(directory, owner_pid, run_id)
     return directory
+
+
+def claim(state_dir: Path | str, owner_pid: int, run_id: str = "") -> None:
+    """Mark a lab as started for (and to be stopped by) process `owner_pid`."""
+    owner = {"pid": owner_pid, "run_id": run_id, "started": time.time()}
+    path = Path(state_dir) / OWNER_FILE
+    path.write_text(json.dumps(owner) + "\n", encoding="utf-8")
+
+
+def release(state_dir: Path | str) -> None:
+    """The lab is no longer a drill's own (stopped, or handed to the user)."""
+    (Path(state_dir) / OWNER_FILE).unlink(missing_ok=True)
+
+
+def owner_run(state_dir: Path | str) -> str:
+    """The run id that started the lab in `state_dir`, or ""."""
+    try:
+        owner = json.loads((Path(state_dir) / OWNER_FILE).read_text("utf-8"))
+        return str(owner.get("run_id") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def remove_private(state_dir: Path | str) -> None:
@@ -350,15 +370,24 @@ def _owner_alive(directory: Path) -> bool:
     return _alive(pid)
 
 
-def remove_orphans() -> list[Path]:
-    """Stop and remove every private lab whose drill is gone; return their folders."""
+def remove_orphans() -> list[tuple[Path, str]]:
+    """Stop the labs whose drill is gone; return (folder, the drill's run id).
+
+    A private lab is stopped and its folder removed. A lab a drill started in
+    the default folder (`default_state_dir`, marked by `claim`) is stopped.
+    """
+    removed: list[tuple[Path, str]] = []
+    default = default_state_dir()
+    if (default / OWNER_FILE).exists() and not _owner_alive(default):
+        removed.append((default, owner_run(default)))
+        stop_lab(default)
+        release(default)
     root = private_root()
     if not root.is_dir():
-        return []
-    removed: list[Path] = []
+        return removed
     for directory in sorted(p for p in root.iterdir() if p.is_dir()):
         if _owner_alive(directory):
             continue
+        removed.append((directory, owner_run(directory)))
         remove_private(directory)
-        removed.append(directory)
     return removed
