@@ -18,14 +18,19 @@ from chaosext.controls import target as target_piece
 __all__ = ["lines", "render"]
 
 
-def render(notes: Mapping[str, Any], journal_path: str | None, stream: IO[str]) -> None:
+def render(
+    notes: Mapping[str, Any],
+    journal_path: str | None,
+    stream: IO[str],
+    width: int | None = None,
+) -> None:
     """Write the summary of a run (its journal's `meshdrill` notes) to `stream`."""
     if not stream.isatty():
         for text in lines(notes, journal_path):
             stream.write(text + "\n")
         stream.flush()
         return
-    console = Console(file=stream)
+    console = Console(file=stream, width=width)
     table = Table(title=f"meshdrill: {_headline(notes)}", title_justify="left")
     for column in ("phase", "counts", "verdict (interval)", "transition", "errors"):
         table.add_column(column)
