@@ -21,6 +21,7 @@ class ZoneResult(TypedDict):
     changed: list[str]
     evicted: list[str]
     namespace: str
+    returned: list[str]
 
 
 def cordon_zone(
@@ -40,7 +41,9 @@ def cordon_zone(
     cordoned stays cordoned). With `evict_selector` (e.g. `app=hello-world`), the
     pods of that selector in `namespace` on those nodes are evicted (policy/v1
     Eviction, so PodDisruptionBudgets apply); their replacements cannot land in
-    the cordoned zone. Idempotent within a run.
+    the cordoned zone. The record also holds how many of those pods the zone had,
+    so that undoing it moves as many back (see `chaosext.placement`), one at a
+    time. Idempotent within a run.
     Fails (ActivityFailed) when no node has that zone (naming the zones there are),
     when a node is held by another drill, or the cluster cannot be reached.
     """
@@ -55,16 +58,18 @@ def cordon_zone(
                     _cordon_plan(cluster, nodes, namespace, evict_selector, run_id),
                 )
             changed: list[str] = []
+            in_zone = {n.metadata.name for n in nodes}
+            returning = _return_spec(cluster, zone, namespace, evict_selector, in_zone)
             for node in nodes:
                 what = f"node {node.metadata.name} in {cluster.describe()}"
                 record = annotations.read_record(node.metadata.annotations)
                 annotations.check_not_held(what, record, run_id)
                 if record is not None:
                     continue
-                prior = bool(node.spec.unschedulable)
-                record = annotations.RestoreRecord(
-                    run_id, "cordon_zone", {"unschedulable": prior}
-                )
+                prior: dict[str, Any] = {"unschedulable": bool(node.spec.unschedulable)}
+                if returning:
+                    prior["return_pods"] = returning
+                record = annotations.RestoreRecord(run_id, "cordon_zone", prior)
                 body = {
                     "metadata": {
                         "annotations": {annotations.RESTORE_KEY: record.dumps()}
@@ -91,6 +96,7 @@ def cordon_zone(
                 changed=changed,
                 evicted=evicted,
                 namespace=namespace,
+                returned=[],
             )
     except (clusters.ClusterError, annotations.Held, ValueError) as exc:
         raise ActivityFailed(f"cordon_zone: {exc}") from exc
@@ -106,7 +112,10 @@ def uncordon_zone(
 
     Only nodes carrying this run's restore record are touched, and each gets back
     its prior `spec.unschedulable`; nodes cordoned by someone else stay as they
-    are. Idempotent: nothing to undo is not an error.
+    are. Then the pods `cordon_zone` evicted are moved back into the zone, one at
+    a time, honouring PodDisruptionBudgets and waiting for each to be ready
+    (`returned` lists the pods evicted elsewhere to make room). Idempotent:
+    nothing to undo is not an error.
     Fails (ActivityFailed) when the cluster cannot be reached.
     """
     run_id = annotations.run_id_of(configuration)
@@ -114,6 +123,7 @@ def uncordon_zone(
         with clusters.connect(context, configuration, secrets) as cluster:
             nodes = _zone_nodes(cluster, zone)
             changed: list[str] = []
+            returned: list[str] = []
             for node in nodes:
                 record = annotations.read_record(node.metadata.annotations)
                 if record is None or record.run != run_id:
@@ -124,7 +134,7 @@ def uncordon_zone(
                 change = undo.Change(
                     cluster.context, "node", "", node.metadata.name, record
                 )
-                undo.undo(cluster, change)
+                returned += undo.undo(cluster, change)
                 logger.info("restored %s", change.describe())
                 changed.append(node.metadata.name)
             if annotations.is_dry_run(configuration):
@@ -136,6 +146,7 @@ def uncordon_zone(
                 changed=changed,
                 evicted=[],
                 namespace="",
+                returned=returned,
             )
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"uncordon_zone: {exc}") from exc
@@ -163,6 +174,26 @@ def _cordon_plan(
             if p.spec.node_name in names
         ]
     return changes
+
+
+def _return_spec(
+    cluster: clusters.Cluster,
+    zone: str,
+    namespace: str,
+    selector: str,
+    nodes: set[str],
+) -> dict[str, Any] | None:
+    """What undoing the cordon must move back: the zone's pods of `selector`."""
+    if not selector:
+        return None
+    count = sum(
+        1
+        for p in clusters.list_pods(cluster, namespace, selector)
+        if p.spec.node_name in nodes
+    )
+    if not count:
+        return None
+    return {"zone": zone, "namespace": namespace, "selector": selector, "count": count}
 
 
 def _zone_nodes(cluster: clusters.Cluster, zone: str) -> list[Any]:
