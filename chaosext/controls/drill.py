@@ -86,6 +86,8 @@ def configure_control(
     context.run_id = restore.new_run_id()
     signals.watch(context)
     lab.configure_control(configuration=configuration)
+    if experiment is not None:
+        record.announce(experiment, configuration, secrets)
 
 
 def before_experiment_control(
@@ -96,7 +98,9 @@ def before_experiment_control(
     safeguards: dict[str, Any] | None = None,
 ) -> None:
     lab.before_experiment_control(context, configuration=configuration)
-    record.announce(context, configuration, secrets)
+    run = runcontext.of(configuration)
+    if run is not None and not run.target:
+        record.announce(context, configuration, secrets)
     inputs.before_experiment_control(
         context, configuration=configuration, secrets=secrets, safeguards=safeguards
     )

@@ -95,10 +95,10 @@ def _footer(notes: Mapping[str, Any], journal_path: str | None) -> list[str]:
         out.append(f"NOT restored: {failed}")
     for problem in notes.get("problems") or []:
         out.append(f"problem: {problem}")
-    target = notes.get("target")
-    if isinstance(target, Mapping):
-        out.append("target: " + target_piece.line(target))
     out.append(f"run id: {notes.get('run_id') or '-'}")
     out.append(f"journal: {journal_path or '-'}")
     out.append(f"archived: {notes.get('archived') or 'not archived'}")
+    target = notes.get("target")
+    if isinstance(target, Mapping):  # last, as it was first: what the run aimed at
+        out.append("target: " + target_piece.line(target))
     return out
