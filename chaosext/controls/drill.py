@@ -250,6 +250,7 @@ def _settle_status(
         why = f"run: interrupted by {run.interrupted}"
         if why not in reasons:
             reasons.insert(0, why)
+        notes["phase"] = "run"
     elif notes.get("verdict") == "dry-run":
         status = "dry-run"
     else:
@@ -258,6 +259,7 @@ def _settle_status(
         status = "failed"
     if run.problems:
         notes.setdefault("reasons", []).extend(run.problems)
+        notes["phase"] = notes.get("phase") or run.problems[0].split(":", 1)[0]
     if status == "failed" and journal.get("status") == "completed":
         journal["status"] = "failed"
     notes["verdict"] = status
