@@ -62,7 +62,6 @@ __all__ = [
     "after_method_control",
     "before_experiment_control",
     "before_method_control",
-    "cleanup_control",
     "configure_control",
 ]
 
@@ -159,16 +158,15 @@ def after_experiment_control(
     settings: Settings = None,
     safeguards: dict[str, Any] | None = None,
 ) -> None:
-    with restore.signals_held():  # a second Ctrl-C must not skip the restore
-        _after_experiment(context, state, configuration, secrets, experiment, settings)
-
-
-def cleanup_control(
-    configuration: Configuration = None, safeguards: dict[str, Any] | None = None
-) -> None:
-    run = runcontext.of(configuration)
-    if run is not None:
-        signals.release(run)
+    try:
+        with restore.signals_held():  # a second Ctrl-C must not skip the restore
+            _after_experiment(
+                context, state, configuration, secrets, experiment, settings
+            )
+    finally:
+        run = runcontext.of(configuration)
+        if run is not None:  # chaoslib calls cleanup_control without arguments
+            signals.release(run)
 
 
 def _after_experiment(

@@ -1,5 +1,6 @@
 """Bad input, everywhere: one line naming the culprit, a non-zero exit, no
-traceback, and nothing changed in the lab.
+traceback, nothing changed in the lab (no object written at all: every
+resourceVersion as it was), and each run archived (a refused one as refused).
 
 Each row runs the command a user types (`chaos run` with --var or a var file,
 `meshdrill lab up`, `meshdrill recover`, `meshdrill gameday validate`,
@@ -397,6 +398,7 @@ def test_bad_input_is_named_in_one_line_and_changes_nothing(
     for lab in (shared_lab, waypoint_lab):
         wait_for(lambda: labs.settled(lab), 20, "the lab settled")  # noqa: B023
     before = [labs.snapshot(shared_lab), labs.snapshot(waypoint_lab)]
+    written = [labs.versions(shared_lab), labs.versions(waypoint_lab)]
     done, culprits = row(bench)
     assert done.code != 0, done.output[-3000:]
     message = done.notes["reasons"][0] if done.journal else _error_line(done.output)
@@ -404,6 +406,7 @@ def test_bad_input_is_named_in_one_line_and_changes_nothing(
         assert culprit in message, (culprit, message)
     assert TRACEBACK not in done.output
     assert [labs.snapshot(shared_lab), labs.snapshot(waypoint_lab)] == before
+    assert [labs.versions(shared_lab), labs.versions(waypoint_lab)] == written
     if done.journal:
         _assert_archived(done, tmp_path / "journals")
 
