@@ -78,6 +78,16 @@ def before_experiment_control(
         secrets,
         extra_activities=list((safeguards or {}).get("probes") or []),
     )
+    budget = (safeguards or {}).get("error_budget")
+    if isinstance(budget, Mapping) and "source" in budget:
+        try:
+            source_from(
+                substitute(budget["source"], dict(configuration), dict(secrets or {})),
+                configuration,
+                secrets,
+            )
+        except ActivityFailed as exc:
+            found.append(f"safeguards.error_budget: {exc}")
     if not found and not on_lab(configuration):
         found = kubeconfig_problems(configuration, secrets)
     if found:

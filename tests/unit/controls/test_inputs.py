@@ -164,3 +164,18 @@ def test_a_missing_kubeconfig_refuses(tmp_path: Path) -> None:
         inputs.before_experiment_control(experiment(), config, {})
     assert f"kubeconfig {tmp_path / 'nope'}" in str(refused(config))
     assert "missing" in str(refused(config))
+
+
+def test_a_safeguard_source_is_checked_with_the_rest() -> None:
+    """The drill control's safeguards are inputs too: a bad source refuses."""
+    config = configuration()
+    with pytest.raises(SystemExit):
+        inputs.before_experiment_control(
+            experiment(),
+            config,
+            {},
+            safeguards={"error_budget": {"source": {"ingress": {"service": "gw"}}}},
+        )
+    assert "safeguards.error_budget: argument 'source.ingress.service'" in str(
+        refused(config)
+    )
