@@ -215,6 +215,9 @@ def archive_journal(
     directory = directory or resolve_dir(None, configuration, environ)
     clean, scrubber = redact.redact_journal(journal, configuration, secrets)
     info = provenance.fields(journal, clean.get("experiment") or {}, environ, argv)
+    notes = journal.get("meshdrill")
+    if isinstance(notes, Mapping) and isinstance(notes.get("target"), Mapping):
+        info["target"] = dict(notes["target"])  # the lab, or kubeconfig and servers
     scrubbed = scrubber(info)
     assert isinstance(scrubbed, dict)
     info = {**scrubbed, **(extra or {}), "redactions": scrubber.count, "event": event}

@@ -40,6 +40,9 @@ def test_a_run_that_never_finished_shows_as_unfinished(archive_dir: Path) -> Non
     _finish(archive_dir, "run-1")
     _start(archive_dir, "run-2")
     rows = archive.runs(archive.entries(archive_dir, None))
+    assert rows[1]["target"] == TARGET  # who, what, target, run id: on the line
+    assert rows[1]["user"]
+    assert rows[1]["experiment_title"]
     assert [(r["run_id"], r["status"]) for r in rows] == [
         ("run-1", "passed"),
         ("run-2", "unfinished"),
