@@ -25,6 +25,12 @@ def describe(
 ) -> dict[str, Any]:
     """The run's target as JSON: kind, where, and the API server per context."""
     lab = context.lab
+    if lab is not None and (lab.error or not lab.state_dir):
+        return {
+            "kind": "lab",
+            "topology": lab.topology,
+            "error": lab.error or "the lab did not start",
+        }
     if lab is not None and lab.state_dir:
         return {
             "kind": "lab",
@@ -51,6 +57,8 @@ def describe(
 def line(target: Mapping[str, Any]) -> str:
     """One line for the terminal."""
     servers = ", ".join(f"{c} {s}" for c, s in (target.get("servers") or {}).items())
+    if target.get("kind") == "lab" and target.get("error"):
+        return f"the embedded lab, topology {target.get('topology')}: {target['error']}"
     if target.get("kind") == "lab":
         private = " (private)" if target.get("private") else ""
         return (
