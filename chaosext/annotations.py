@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from chaosext import clusters
+from chaosext import clusters, runcontext
 from chaosext.mesh import names
 
 __all__ = [
@@ -32,18 +32,13 @@ __all__ = [
 
 RESTORE_KEY = names.RESTORE
 RUN_ID_KEY = "meshdrill_run_id"
-"""Configuration key under which the restore control publishes the run id."""
+"""A run id for a direct call outside a drill (scripts, tests); inside a drill the
+run id is the RunContext's (`chaosext.runcontext`)."""
 
-UNMANAGED_RUN = "unmanaged"
+UNMANAGED_RUN = runcontext.UNMANAGED_RUN
 
 HOLD_ATTEMPTS = 5
 """Reads of an object that keeps changing under `hold` before it gives up."""
-
-DRY_RUN_KEY = "meshdrill_dry_run"
-"""Configuration key set during `--dry` runs: actions plan, and change nothing."""
-
-METHOD_STARTED_KEY = "meshdrill_method_started"
-"""Configuration key set when the method starts: probes after it know they are after."""
 
 
 class Held(Exception):
@@ -94,12 +89,17 @@ def read_record(annotations: Mapping[str, str] | None) -> RestoreRecord | None:
 
 
 def run_id_of(configuration: Mapping[str, Any] | None) -> str:
-    """This run's id, published by the restore control, or 'unmanaged'."""
+    """This run's id (its RunContext's), or 'unmanaged' outside a drill."""
+    context = runcontext.of(configuration)
+    if context is not None:
+        return context.run_id
     return str((configuration or {}).get(RUN_ID_KEY) or UNMANAGED_RUN)
 
 
 def is_dry_run(configuration: Mapping[str, Any] | None) -> bool:
-    return bool((configuration or {}).get(DRY_RUN_KEY))
+    """True when the run is dry: actions plan their changes and make none."""
+    context = runcontext.of(configuration)
+    return bool(context is not None and context.dry_run)
 
 
 class Plan(TypedDict):

@@ -32,6 +32,10 @@ PARTS: dict[str, tuple[str, str]] = {
         "undo what drills left changed (after a kill -9 or a lost machine)",
     ),
     "gameday": ("chaosext.gameday.cli", "run failover drills as scheduled game days"),
+    "validate": (
+        "chaosext.validate",
+        "check experiment and var files (file:line:column for a syntax error)",
+    ),
 }
 
 

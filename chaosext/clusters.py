@@ -205,16 +205,56 @@ def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
     return k8s.ApiClient(configuration=configuration)
 
 
-def contexts_in(kubeconfig: Path) -> list[str]:
-    """The context names a kubeconfig file declares."""
-    from kubernetes.config import kube_config
+def _kubeconfig_errors() -> tuple[type[BaseException], ...]:
+    """What the kubernetes client raises for a kubeconfig it cannot read or parse."""
+    import yaml
     from kubernetes.config.config_exception import ConfigException
 
+    return (ConfigException, OSError, yaml.YAMLError, LookupError, TypeError)
+
+
+def _kubeconfig_error(kubeconfig: Path, exc: BaseException) -> ClusterError:
+    """One line naming the kubeconfig and where it is wrong."""
+    import yaml
+
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "bad syntax"
+        return ClusterError(
+            f"kubeconfig {kubeconfig} is not valid YAML{where}: {problem}"
+        )
+    if isinstance(exc, OSError):
+        return ClusterError(
+            f"kubeconfig {kubeconfig} cannot be read: {exc.strerror or exc}"
+        )
+    detail = (
+        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    )
+    return ClusterError(f"kubeconfig {kubeconfig} cannot be used: {detail}")
+
+
+def contexts_in(kubeconfig: Path) -> list[str]:
+    """The context names a kubeconfig file declares."""
+    import yaml
+    from kubernetes.config import kube_config
+
+    errors = _kubeconfig_errors()
+    reading: tuple[type[BaseException], ...] = (*errors, UnicodeDecodeError)
+    try:
+        data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
+    except reading as exc:
+        raise _kubeconfig_error(kubeconfig, exc) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("contexts"), list):
+        raise ClusterError(
+            f"kubeconfig {kubeconfig} is not a kubeconfig: expected a YAML mapping"
+            " with a 'contexts' list"
+        )
     try:
         listed, _active = kube_config.list_kube_config_contexts(str(kubeconfig))
-    except (ConfigException, OSError) as exc:
-        raise ClusterError(f"kubeconfig {kubeconfig} cannot be read: {exc}") from exc
-    return [c["name"] for c in listed]
+        return [str(c["name"]) for c in listed]
+    except errors as exc:
+        raise _kubeconfig_error(kubeconfig, exc) from exc
 
 
 @contextlib.contextmanager
@@ -248,10 +288,13 @@ def connect(
         )
     from kubernetes.config.config_exception import ConfigException
 
+    errors = _kubeconfig_errors()
     try:
         api = _new_api_client(path, context)
     except ConfigException as exc:
         raise ClusterError(f"context '{context}' in {path}: {exc}") from exc
+    except errors as exc:
+        raise _kubeconfig_error(path, exc) from exc
     cluster = Cluster(context, path, api, api.configuration.host)
     try:
         yield cluster

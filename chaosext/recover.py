@@ -4,6 +4,12 @@ Every action writes a restore record onto the object before changing it, so a
 drill killed with `kill -9` (or a lost laptop) leaves enough on the clusters
 themselves to put them back: this command lists every record in every context of
 a kubeconfig (or the named ones), and undoes each one (`--dry-run` only lists).
+
+The kubeconfig is `--kubeconfig`, else kubectl's: the first file of $KUBECONFIG,
+else ~/.kube/config; `--kubeconfig lab` is the running embedded lab's. What it
+restores goes on the journals ledger ("recovered", against the runs it belonged
+to; `--dir` as for `meshdrill journals`). It also stops and removes the private
+labs of drills that were killed.
 """
 
 import argparse
@@ -17,6 +23,8 @@ from rich.table import Table
 
 from chaosext import clusters, undo
 from chaosext.console import make_console
+from chaosext.journals import archive, records
+from chaosext.lab import runtime
 
 __all__ = ["recover", "register"]
 
@@ -28,7 +36,11 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--kubeconfig", required=True, help="kubeconfig file")
+    parser.add_argument(
+        "--kubeconfig",
+        help="kubeconfig file, or 'lab' for the running embedded lab"
+        " (default: $KUBECONFIG, else ~/.kube/config)",
+    )
     parser.add_argument(
         "--context",
         action="append",
@@ -44,27 +56,85 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--run", help="only the changes of this run id")
     parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--dir",
+        help=f"journals archive for the record (default: ${archive.DIR_ENV},"
+        " else ./journals)",
+    )
     parser.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     console = make_console()
+    error: str | None = None
     try:
         result = recover(
-            Path(args.kubeconfig).expanduser(),
+            kubeconfig_for(args.kubeconfig),
             args.context,
             args.namespace,
             run_id=args.run,
             dry_run=args.dry_run,
         )
     except clusters.ClusterError as exc:
-        print(f"meshdrill recover: {exc}", file=sys.stderr)
+        error = str(exc)
+        result = {"kubeconfig": None, "changes": [], "failed": [], "dry_run": False}
+    # After the restore: a killed drill's own lab may be what was just restored.
+    labs = [] if args.dry_run else runtime.remove_orphans()
+    for orphan, run in labs:
+        print(
+            f"meshdrill recover: stopped the lab of a drill that is gone"
+            f" (run {run or 'unknown'}) in {orphan}",
+            file=sys.stderr,
+        )
+    result["labs"] = [{"state_dir": str(p), "run": r} for p, r in labs]
+    code = 1 if result["failed"] else 0
+    if (result["changes"] or labs) and not args.dry_run:
+        code = max(code, _record(args, result))
+    if error is not None:
+        print(f"meshdrill recover: {error}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         _show(console, result, args.dry_run)
-    return 1 if result["failed"] else 0
+    return code
+
+
+def _record(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """Put what was restored on the journals ledger; 1 if that failed."""
+    try:
+        done = records.recovered(
+            result["changes"],
+            result["failed"],
+            kubeconfig=str(result["kubeconfig"]),
+            labs=result["labs"],
+            directory=archive.resolve_dir(args.dir),
+        )
+    except (archive.ArchiveError, OSError) as exc:
+        print(
+            f"meshdrill recover: restored, but NOT recorded in the journals"
+            f" ledger: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    result["recorded"] = str(done.path)
+    return 0
+
+
+def kubeconfig_for(value: str | None) -> Path:
+    """The kubeconfig `--kubeconfig` names: a file, `lab`, or kubectl's default."""
+    if value == clusters.LAB:
+        state_dir = runtime.default_state_dir()
+        info = runtime.running_lab(state_dir)
+        if info is None:
+            raise clusters.ClusterError(
+                f"--kubeconfig lab: no lab runs in {state_dir}"
+                " (set MESHDRILL_LAB_DIR to the lab's folder)"
+            )
+        return info.kubeconfig
+    if value:
+        return Path(value).expanduser()
+    return clusters.kubeconfig_path({})
 
 
 def recover(
@@ -109,7 +179,12 @@ def recover(
         except (clusters.ClusterError, ValueError) as exc:
             # One unreachable cluster must not keep the others broken.
             failed.append({"context": context, "error": str(exc)})
-    return {"changes": found, "failed": failed, "dry_run": dry_run}
+    return {
+        "kubeconfig": str(kubeconfig),
+        "changes": found,
+        "failed": failed,
+        "dry_run": dry_run,
+    }
 
 
 def _show(console: Console, result: dict[str, Any], dry_run: bool) -> None:
@@ -146,3 +221,5 @@ def _show(console: Console, result: dict[str, Any], dry_run: bool) -> None:
             state + (f": {c['error']}" if c.get("error") else ""),
         )
     console.print(table)
+    if result.get("recorded"):
+        console.print(f"recorded in the journals ledger: {result['recorded']}")

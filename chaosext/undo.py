@@ -4,6 +4,8 @@ Used by the rollbacks, the restore control (for one run) and `meshdrill recover`
 (for every run, after a crash). Each kind of change has exactly one undo:
 - a Deployment scaled by `scale_to_zero`: `spec.replicas` back to the prior count;
 - a Node cordoned by `cordon_zone`: `spec.unschedulable` back to its prior value;
+  when the last node of the zone this run cordoned is back, the pods evicted
+  from the zone are moved back into it (`chaosext.placement`);
 - a Pod given a fault by a fault action: the fault annotation removed.
 Undo removes the restore record in the same patch, so undoing twice is harmless.
 """
@@ -13,8 +15,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from chaosext import clusters
+from chaosext import clusters, placement
 from chaosext.annotations import RESTORE_KEY, RestoreRecord, read_record
+from chaosext.locality import ZONE
 from chaosext.mesh import names
 
 __all__ = ["Change", "find_changes", "undo"]
@@ -129,8 +132,11 @@ def _candidates(
     return lists
 
 
-def undo(cluster: clusters.Cluster, change: Change) -> None:
-    """Put one object back as its record says, and drop the record."""
+def undo(cluster: clusters.Cluster, change: Change) -> list[str]:
+    """Put one object back as its record says, and drop the record.
+
+    Returns the pods moved back into a zone (undoing its last cordoned node).
+    """
     forget = {"metadata": {"annotations": {RESTORE_KEY: None}}}
     prior = change.record.prior
     if change.kind == "deployment":
@@ -148,6 +154,9 @@ def undo(cluster: clusters.Cluster, change: Change) -> None:
         clusters.call(
             cluster, f"node {change.name}", cluster.core.patch_node, change.name, body
         )
+        returning = prior.get("return_pods")
+        if isinstance(returning, dict) and _zone_back(cluster, change):
+            return placement.return_pods(cluster, returning)
     elif change.kind == "pod":
         key = str(prior.get("annotation") or FAULT_KEY)
         annotations: dict[str, Any] = {RESTORE_KEY: None, key: prior.get("fault")}
@@ -163,3 +172,27 @@ def undo(cluster: clusters.Cluster, change: Change) -> None:
             )
     else:
         raise ValueError(f"unknown kind of change '{change.kind}'")
+    return []
+
+
+def _zone_back(cluster: clusters.Cluster, change: Change) -> bool:
+    """True when no node of the changed node's zone holds this run's record."""
+    nodes = clusters.call(cluster, "nodes", cluster.core.list_node).items
+    zone = next(
+        (
+            (n.metadata.labels or {}).get(ZONE)
+            for n in nodes
+            if n.metadata.name == change.name
+        ),
+        None,
+    )
+    for node in nodes:
+        if (node.metadata.labels or {}).get(ZONE) != zone:
+            continue
+        try:
+            record = read_record(node.metadata.annotations)
+        except ValueError:
+            continue
+        if record is not None and record.run == change.record.run:
+            return False
+    return True

@@ -10,8 +10,7 @@ from typing import Any, TypedDict
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaosext import clusters
-from chaosext.annotations import METHOD_STARTED_KEY
+from chaosext import clusters, runcontext
 from chaosext.preflight import findings, run
 from chaosext.preflight.needs import ClientRef, Target, tier_needs
 
@@ -79,7 +78,8 @@ def mesh_preflight(
     """
     if not isinstance(workload, Mapping) or not workload.get("contexts"):
         raise ActivityFailed("argument 'workload' needs 'contexts' and 'namespace'")
-    after = bool((configuration or {}).get(METHOD_STARTED_KEY))
+    context = runcontext.of(configuration)
+    after = context is not None and context.method_started
     try:
         tier_needs(tier)
         target = Target(

@@ -21,6 +21,7 @@ class ZoneResult(TypedDict):
     changed: list[str]
     evicted: list[str]
     namespace: str
+    returned: list[str]
 
 
 def cordon_zone(
@@ -40,7 +41,9 @@ def cordon_zone(
     cordoned stays cordoned). With `evict_selector` (e.g. `app=hello-world`), the
     pods of that selector in `namespace` on those nodes are evicted (policy/v1
     Eviction, so PodDisruptionBudgets apply); their replacements cannot land in
-    the cordoned zone. Idempotent within a run.
+    the cordoned zone. The record also holds how many of those pods the zone had,
+    so that undoing it moves as many back (see `chaosext.placement`), one at a
+    time. Idempotent within a run.
     Fails (ActivityFailed) when no node has that zone (naming the zones there are),
     when a node is held by another drill, or the cluster cannot be reached.
     """
@@ -55,8 +58,10 @@ def cordon_zone(
                     _cordon_plan(cluster, nodes, namespace, evict_selector, run_id),
                 )
             changed: list[str] = []
+            in_zone = {n.metadata.name for n in nodes}
+            returning = _return_spec(cluster, zone, namespace, evict_selector, in_zone)
             for node in nodes:
-                if _cordon(cluster, node, run_id):
+                if _cordon(cluster, node, run_id, returning):
                     changed.append(node.metadata.name)
             names = [n.metadata.name for n in nodes]
             logger.info(
@@ -74,6 +79,7 @@ def cordon_zone(
                 changed=changed,
                 evicted=evicted,
                 namespace=namespace,
+                returned=[],
             )
     except (clusters.ClusterError, annotations.Held, ValueError) as exc:
         raise ActivityFailed(f"cordon_zone: {exc}") from exc
@@ -89,7 +95,10 @@ def uncordon_zone(
 
     Only nodes carrying this run's restore record are touched, and each gets back
     its prior `spec.unschedulable`; nodes cordoned by someone else stay as they
-    are. Idempotent: nothing to undo is not an error.
+    are. Then the pods `cordon_zone` evicted are moved back into the zone, one at
+    a time, honouring PodDisruptionBudgets and waiting for each to be ready
+    (`returned` lists the pods evicted elsewhere to make room). Idempotent:
+    nothing to undo is not an error.
     Fails (ActivityFailed) when the cluster cannot be reached.
     """
     run_id = annotations.run_id_of(configuration)
@@ -97,6 +106,7 @@ def uncordon_zone(
         with clusters.connect(context, configuration, secrets) as cluster:
             nodes = _zone_nodes(cluster, zone)
             changed: list[str] = []
+            returned: list[str] = []
             for node in nodes:
                 record = annotations.read_record(node.metadata.annotations)
                 if record is None or record.run != run_id:
@@ -107,7 +117,7 @@ def uncordon_zone(
                 change = undo.Change(
                     cluster.context, "node", "", node.metadata.name, record
                 )
-                undo.undo(cluster, change)
+                returned += undo.undo(cluster, change)
                 logger.info("restored %s", change.describe())
                 changed.append(node.metadata.name)
             if annotations.is_dry_run(configuration):
@@ -119,13 +129,19 @@ def uncordon_zone(
                 changed=changed,
                 evicted=[],
                 namespace="",
+                returned=returned,
             )
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"uncordon_zone: {exc}") from exc
 
 
-def _cordon(cluster: clusters.Cluster, node: Any, run_id: str) -> bool:
-    """Record and cordon one node (a conditional patch); False if this run had."""
+def _cordon(
+    cluster: clusters.Cluster, node: Any, run_id: str, returning: Any = None
+) -> bool:
+    """Record and cordon one node (a conditional patch); False if this run had.
+
+    `returning` (the pods to move back into the zone when it is uncordoned) goes
+    into the record's prior state, for `placement` to read on undo."""
     name = node.metadata.name
     what = f"node {name} in {cluster.describe()}"
     wrote = False
@@ -135,7 +151,9 @@ def _cordon(cluster: clusters.Cluster, node: Any, run_id: str) -> bool:
         wrote = held is None
         if held is not None:
             return None  # this run holds it already
-        prior = {"unschedulable": bool(current.spec.unschedulable)}
+        prior: dict[str, Any] = {"unschedulable": bool(current.spec.unschedulable)}
+        if returning:
+            prior["return_pods"] = returning
         record = annotations.RestoreRecord(run_id, "cordon_zone", prior)
         return annotations.record_patch(record, unschedulable=True)
 
@@ -186,6 +204,26 @@ def _cordon_plan(
             if p.spec.node_name in names
         ]
     return changes
+
+
+def _return_spec(
+    cluster: clusters.Cluster,
+    zone: str,
+    namespace: str,
+    selector: str,
+    nodes: set[str],
+) -> dict[str, Any] | None:
+    """What undoing the cordon must move back: the zone's pods of `selector`."""
+    if not selector:
+        return None
+    count = sum(
+        1
+        for p in clusters.list_pods(cluster, namespace, selector)
+        if p.spec.node_name in nodes
+    )
+    if not count:
+        return None
+    return {"zone": zone, "namespace": namespace, "selector": selector, "count": count}
 
 
 def _zone_nodes(cluster: clusters.Cluster, zone: str) -> list[Any]:

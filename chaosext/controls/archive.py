@@ -31,8 +31,11 @@ def after_experiment_control(
     configuration: Configuration | None = None,
     secrets: Secrets | None = None,
     **kwargs: Any,
-) -> None:
-    """Archive the finished run's journal (redacted) and chain its ledger line."""
+) -> archive.Archived | None:
+    """Archive the finished run's journal (redacted) and chain its ledger line.
+
+    Returns what was archived, or None (the error logged) when it could not be.
+    """
     directory = archive.resolve_dir(None, configuration)
     try:
         done = archive.archive_journal(
@@ -44,17 +47,19 @@ def after_experiment_control(
             "(chaos run still writes its own journal file)",
             exc,
         )
-        return
-    except Exception:
+        return None
+    except Exception as exc:
         logger.error(
-            "meshdrill archive: the journal was NOT archived in %s "
+            "meshdrill archive: the journal was NOT archived in %s: %s: %s "
             "(chaos run still writes its own journal file)",
             directory,
-            exc_info=True,
+            type(exc).__name__,
+            exc,
         )
-        return
+        return None
     logger.info(
         "meshdrill archive: journal archived as %s (ledger seq %d)",
         done.path,
         done.entry["seq"],
     )
+    return done

@@ -2,7 +2,7 @@
 
 Chaos Toolkit's dry mode skips an action entirely, so it cannot say what it would
 have done. For meshdrill's own actions this control then calls the action with
-`meshdrill_dry_run` set in a copy of the configuration: the action reads the
+a dry copy of the run's context (`RunContext.dry`): the action reads the
 objects, works out its changes, and returns them without writing anything. The
 plan becomes the activity's output in the journal and is logged.
 """
@@ -15,7 +15,7 @@ from chaoslib import substitute
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Activity, Configuration, Dry, Experiment, Run, Secrets
 
-from chaosext.annotations import DRY_RUN_KEY
+from chaosext import runcontext
 
 __all__ = ["after_activity_control", "before_experiment_control", "is_dry"]
 
@@ -39,7 +39,7 @@ def before_experiment_control(
     """Tell probes the run is dry: waiting probes then have nothing to wait for."""
     dry = (context or {}).get("dry")
     if dry is not None and configuration is not None:
-        configuration[DRY_RUN_KEY] = getattr(dry, "value", str(dry))
+        runcontext.ensure(configuration).dry_run = getattr(dry, "value", str(dry))
 
 
 def after_activity_control(
@@ -59,7 +59,8 @@ def after_activity_control(
         or not str(provider.get("module", "")).startswith(ACTION_PACKAGE)
     ):
         return
-    dry_configuration = {**(configuration or {}), DRY_RUN_KEY: True}
+    run = runcontext.of(configuration) or runcontext.RunContext()
+    dry_configuration = {**(configuration or {}), runcontext.KEY: run.dry()}
     arguments = substitute(
         provider.get("arguments") or {}, dry_configuration, secrets or {}
     )

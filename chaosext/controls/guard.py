@@ -18,7 +18,7 @@ from chaoslib import substitute
 from chaoslib.types import Configuration, Experiment, Secrets
 
 from chaosext import clusters
-from chaosext.controls.lab import STATE_KEY as LAB_STATE
+from chaosext.controls.lab import on_lab
 from chaosext.controls.refusal import refuse
 
 __all__ = ["before_experiment_control", "referenced"]
@@ -35,9 +35,8 @@ def before_experiment_control(
 ) -> None:
     """Refuse the run when it names a context or namespace it may not touch."""
     configuration = configuration or {}
-    on_lab = bool((configuration.get(LAB_STATE) or {}).get("state_dir"))
     allowed = clusters.allowed_contexts(configuration)
-    if allowed is None and not on_lab:
+    if allowed is None and not on_lab(configuration):
         refuse(
             configuration,
             _missing_kubeconfig(configuration)

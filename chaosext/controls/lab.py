@@ -5,19 +5,23 @@ makes sure a lab with the experiment's `lab_topology` runs, and points the
 configuration's `kubeconfig` at the lab's kubeconfig before any activity runs:
 - a lab with that topology already runs (`meshdrill lab up --detach`): use it;
 - no lab runs: start one for this run, and stop it when the run ends;
-- a lab with another topology runs: start a private one in a temporary folder,
-  leaving the user's lab alone, and stop it when the run ends.
+- a lab with another topology runs: start a private one in a folder of its own
+  (`runtime.make_private_dir`), leaving the user's lab alone; stop it and remove
+  the folder, secrets and all, when the run ends (`meshdrill recover` and
+  `meshdrill lab down --all` remove the private lab of a drill that was killed).
+The lab's state lives in the run's context (`chaosext.runcontext`).
 Any other `kubeconfig` value (a path, or empty for $KUBECONFIG) leaves the lab
 out of it entirely.
 """
 
 import logging
-import tempfile
+import os
 from pathlib import Path
 from typing import Any
 
 from chaoslib.types import Configuration
 
+from chaosext import runcontext
 from chaosext.clusters import LAB
 from chaosext.controls.refusal import refuse
 from chaosext.lab import runtime
@@ -26,7 +30,6 @@ __all__ = ["after_experiment_control", "before_experiment_control", "configure_c
 
 logger = logging.getLogger("chaostoolkit")
 
-STATE_KEY = "meshdrill_lab"
 DEFAULT_TOPOLOGY = "guide-000"
 
 
@@ -35,8 +38,8 @@ def configure_control(configuration: Configuration = None, **_: Any) -> None:
     if configuration is None or configuration.get("kubeconfig", LAB) != LAB:
         return
     topology = _topology(configuration.get("lab_topology") or DEFAULT_TOPOLOGY)
-    state: dict[str, Any] = {"topology": topology, "owned": False}
-    configuration[STATE_KEY] = state
+    context = runcontext.ensure(configuration)
+    state = context.lab = runcontext.LabState(topology=topology)
     try:
         state_dir = runtime.default_state_dir()
         info = runtime.running_lab(state_dir)
@@ -47,22 +50,25 @@ def configure_control(configuration: Configuration = None, **_: Any) -> None:
                 state_dir,
                 topology,
             )
-            state_dir = Path(tempfile.mkdtemp(prefix="meshdrill-lab-"))
+            state_dir = runtime.make_private_dir(os.getpid(), context.run_id)
+            state.private = True
+            state.state_dir = str(state_dir)  # removed at the end, even if unused
             info = None
         if info is None:
             logger.info(
                 "starting the embedded mesh lab (%s) in %s", topology, state_dir
             )
             info = runtime.start_lab(topology, state_dir)
-            state["owned"] = True
+            state.owned = True
+            runtime.claim(state_dir, os.getpid(), context.run_id)
         else:
             logger.info("using the running mesh lab (%s) in %s", topology, state_dir)
     except Exception as exc:  # reported by before_experiment_control
-        state["error"] = f"the embedded lab could not start: {exc}"
-        logger.error("%s", state["error"])
+        state.error = f"the embedded lab could not start: {exc}"
+        logger.error("%s", state.error)
         return
-    state["state_dir"] = str(state_dir)
-    state["contexts"] = dict(info.clusters)
+    state.state_dir = str(state_dir)
+    state.contexts = dict(info.clusters)
     configuration["kubeconfig"] = str(info.kubeconfig)
 
 
@@ -70,19 +76,34 @@ def before_experiment_control(
     context: Any, configuration: Configuration = None, **_: Any
 ) -> None:
     """Stop the run before anything is touched if the lab failed to start."""
-    error = ((configuration or {}).get(STATE_KEY) or {}).get("error")
-    if error:
-        refuse(configuration, error)
+    context = runcontext.of(configuration)
+    if context is not None and context.lab is not None and context.lab.error:
+        refuse(configuration, context.lab.error)
 
 
 def after_experiment_control(
     context: Any, state: Any = None, configuration: Configuration = None, **_: Any
 ) -> None:
     """Stop the lab this run started (a lab the user started keeps running)."""
-    lab = (configuration or {}).get(STATE_KEY) or {}
-    if lab.get("owned") and lab.get("state_dir"):
+    context = runcontext.of(configuration)
+    lab = context.lab if context is not None else None
+    if lab is None or not lab.state_dir:
+        return
+    if lab.private:
+        logger.info("stopping and removing the private lab in %s", lab.state_dir)
+        runtime.remove_private(Path(lab.state_dir))
+    elif lab.owned:
         logger.info("stopping the embedded mesh lab started for this run")
-        runtime.stop_lab(Path(lab["state_dir"]))
+        runtime.stop_lab(Path(lab.state_dir))
+        runtime.release(Path(lab.state_dir))
+
+
+def on_lab(configuration: Configuration) -> bool:
+    """True when this run targets the embedded lab (and the lab runs)."""
+    context = runcontext.of(configuration)
+    return bool(
+        context and context.lab and context.lab.state_dir and not context.lab.error
+    )
 
 
 def _topology(value: str) -> str:

@@ -4,11 +4,11 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any, NoReturn
 
-__all__ = ["REFUSED_KEY", "refuse", "refused"]
+from chaosext import runcontext
+
+__all__ = ["refuse", "refused"]
 
 logger = logging.getLogger("chaostoolkit")
-
-REFUSED_KEY = "meshdrill_refused"
 
 NO_ROLLBACKS = 30
 """chaoslib's exit code for "end now and play no rollbacks" (chaoslib.exit)."""
@@ -18,9 +18,10 @@ def refuse(configuration: MutableMapping[str, Any] | None, reason: str) -> NoRet
     """End the run before anything is touched; the verdict reports `reason`."""
     logger.error("meshdrill refuses to run this drill: %s", reason)
     if configuration is not None:
-        configuration[REFUSED_KEY] = reason
+        runcontext.ensure(configuration).refused = reason
     raise SystemExit(NO_ROLLBACKS)
 
 
 def refused(configuration: MutableMapping[str, Any] | None) -> str | None:
-    return (configuration or {}).get(REFUSED_KEY)
+    context = runcontext.of(configuration)
+    return context.refused if context is not None else None

@@ -19,8 +19,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
-from chaosext import clusters, undo
-from chaosext.annotations import RUN_ID_KEY
+from chaosext import clusters, runcontext, undo
 from chaosext.controls.refusal import refused
 
 __all__ = ["after_experiment_control", "before_experiment_control", "signals_held"]
@@ -32,10 +31,18 @@ def before_experiment_control(
     context: Experiment, configuration: Configuration = None, **_: Any
 ) -> None:
     """Give this run its id, which actions write into their restore records."""
-    if configuration is not None and not configuration.get(RUN_ID_KEY):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        configuration[RUN_ID_KEY] = f"{stamp}-{uuid.uuid4().hex[:8]}"
-        logger.info("meshdrill run id: %s", configuration[RUN_ID_KEY])
+    if configuration is None:
+        return
+    context = runcontext.ensure(configuration)
+    if context.run_id == runcontext.UNMANAGED_RUN:
+        context.run_id = new_run_id()
+        logger.info("meshdrill run id: %s", context.run_id)
+
+
+def new_run_id() -> str:
+    """A run id: its UTC start and a random suffix."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 def after_experiment_control(
@@ -47,8 +54,9 @@ def after_experiment_control(
 ) -> None:
     """Undo whatever this run left changed; record it in the journal."""
     configuration = configuration or {}
-    run_id = configuration.get(RUN_ID_KEY)
-    if not run_id or refused(configuration):
+    context = runcontext.of(configuration)
+    run_id = context.run_id if context is not None else None
+    if not run_id or run_id == runcontext.UNMANAGED_RUN or refused(configuration):
         return  # refused before anything was done
     summary: dict[str, Any] = {"restored": [], "failed": [], "contexts": {}}
     with signals_held():

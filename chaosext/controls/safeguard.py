@@ -30,14 +30,12 @@ from chaoslib.activity import run_activity
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.hypothesis import within_tolerance
 
+from chaosext import runcontext
 from probes.source import source_from
 
 __all__ = ["Watch", "start", "stop", "tripped"]
 
 logger = logging.getLogger("chaostoolkit")
-
-WATCH_KEY = "meshdrill_safeguard_watch"
-TRIPPED_KEY = "meshdrill_safeguard"
 
 
 class Watch(threading.Thread):
@@ -107,9 +105,10 @@ class Watch(threading.Thread):
             self.trip(f"probe '{name}' out of tolerance: {_summary(value)}")
 
     def trip(self, reason: str) -> None:
-        if self.stopped.is_set() or TRIPPED_KEY in self.configuration:
+        context = runcontext.ensure(self.configuration)
+        if self.stopped.is_set() or context.safeguard:
             return
-        self.configuration[TRIPPED_KEY] = reason
+        context.safeguard = reason
         self.stopped.set()
         logger.error("safeguard tripped, ending the drill: %s", reason)
         os.kill(os.getpid(), signal.SIGUSR1)  # chaoslib: interrupted, rollbacks
@@ -132,17 +131,21 @@ def start(
     if not spec or configuration is None:
         return
     watch = Watch(spec, configuration, secrets)
-    configuration[WATCH_KEY] = watch
+    runcontext.ensure(configuration).watch = watch
     watch.start()
 
 
 def stop(configuration: MutableMapping[str, Any] | None) -> None:
     """Stop watching; waits a little for the current check to end."""
-    watch = (configuration or {}).pop(WATCH_KEY, None)
+    context = runcontext.of(configuration)
+    watch = context.watch if context is not None else None
+    if context is not None:
+        context.watch = None
     if isinstance(watch, Watch):
         watch.stopped.set()
         watch.join(timeout=10)
 
 
 def tripped(configuration: MutableMapping[str, Any] | None) -> str | None:
-    return (configuration or {}).get(TRIPPED_KEY)
+    context = runcontext.of(configuration)
+    return context.safeguard if context is not None else None

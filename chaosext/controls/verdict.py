@@ -55,12 +55,11 @@ def after_experiment_control(
         return
     verdict = judge(state)
     state.setdefault("meshdrill", {}).update(verdict)
-    if verdict["verdict"] == "failed":
-        if state.get("status") == "completed" and not state.get("deviated"):
-            state["status"] = "failed"
-        logger.error("meshdrill verdict: FAILED: %s", "; ".join(verdict["reasons"]))
-    else:
-        logger.info("meshdrill verdict: passed (%d phases)", len(verdict["phases"]))
+    failed = verdict["verdict"] == "failed"
+    if failed and state.get("status") == "completed" and not state.get("deviated"):
+        state["status"] = "failed"
+    # The drill control logs the verdict once the run's status is settled
+    # (refused, interrupted, dry-run, passed or failed).
 
 
 def judge(journal: Journal) -> dict[str, Any]:
@@ -189,6 +188,7 @@ def _add_phase(name: str, output: Any, phases: list[dict[str, Any]]) -> None:
             "by": output.get("by"),
             "counts": output.get("counts", {}),
             "shares": output.get("shares", {}),
+            "intervals": output.get("intervals", {}),
             "errors": output.get("errors", {}),
             "transition_seconds": output.get("transition_seconds"),
             "transition_errors": output.get("transition_errors"),

@@ -128,9 +128,11 @@ def judge(
         verdict = meshdrill.get("verdict")
         if verdict == "passed" and exit_code == 0:
             return "passed", reasons
+        if verdict == "interrupted":
+            return "interrupted", reasons
         if verdict == "passed":
             reasons.append(f"chaos run exited {exit_code}")
-        elif verdict != "failed":
+        elif verdict not in ("failed", "refused"):
             reasons.append(f"unknown meshdrill verdict {verdict!r}")
         return "failed", reasons
     reasons = _chaos_reasons(journal)

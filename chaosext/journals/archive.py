@@ -5,6 +5,14 @@ Layout: `<dir>/<UTC start>-<experiment>-<sha256[:12]>.json` per journal and
 archive lock, gives it its final name and appends its ledger line (the ledger is
 rewritten atomically too). A crash between the two leaves a journal without a
 ledger line, which `verify` reports as "unrecorded": evidence is never lost.
+
+Besides the journal of each finished run (`event` "finished", or no `event` in
+lines written before events existed), the ledger holds two kinds of record,
+each a small journal file of its own so `verify` covers them alike: "started",
+written before a run's first change (who, what, target, run id), and
+"recovered", written by `meshdrill recover` with what it restored and for which
+runs. `runs` folds them into one row per run: a run that started and never
+finished (killed) shows as unfinished, and as recovered once recover did so.
 """
 
 import contextlib
@@ -23,6 +31,10 @@ from chaosext.journals import atomic, ledger, provenance, redact
 DIR_ENV = "MESHDRILL_JOURNALS_DIR"
 DIR_OPTION = "journals_dir"
 DEFAULT_DIR = "journals"
+
+FINISHED = "finished"
+STARTED = "started"
+RECOVERED = "recovered"
 
 
 class ArchiveError(Exception):
@@ -194,26 +206,74 @@ def archive_journal(
     directory: Path | None = None,
     environ: Mapping[str, str] | None = None,
     argv: Sequence[str] | None = None,
+    event: str = FINISHED,
+    extra: Mapping[str, Any] | None = None,
 ) -> Archived:
-    """Redact a run's journal, archive it and append its ledger line."""
+    """Redact a run's journal (or a record, per `event`), archive it, chain it."""
     environ = os.environ if environ is None else environ
     argv = sys.argv if argv is None else argv
     directory = directory or resolve_dir(None, configuration, environ)
     clean, scrubber = redact.redact_journal(journal, configuration, secrets)
     info = provenance.fields(journal, clean.get("experiment") or {}, environ, argv)
+    notes = journal.get("meshdrill")
+    if isinstance(notes, Mapping) and isinstance(notes.get("target"), Mapping):
+        info["target"] = dict(notes["target"])  # the lab, or kubeconfig and servers
     scrubbed = scrubber(info)
     assert isinstance(scrubbed, dict)
-    info = {**scrubbed, "redactions": scrubber.count}
+    info = {**scrubbed, **(extra or {}), "redactions": scrubber.count, "event": event}
     name = provenance.short_name(info["experiment_title"], info["experiment_path"])
-    return store(directory, clean, info, name)
+    return store(
+        directory, clean, info, name if event == FINISHED else f"{name}-{event}"
+    )
 
 
-def entries(directory: Path) -> list[dict[str, Any]]:
-    """The ledger's readable entries, in order (unreadable lines are skipped)."""
+def event_of(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("event") or FINISHED)
+
+
+def entries(
+    directory: Path, events: Sequence[str] | None = (FINISHED,)
+) -> list[dict[str, Any]]:
+    """The ledger's readable entries of these events (None: all), in order.
+
+    Unreadable lines are skipped (`verify` reports them). By default only the
+    journals of finished runs: the drills that reports show.
+    """
     path = directory / ledger.LEDGER_NAME
     if not path.exists():
         return []
-    return [line.entry for line in ledger.parse(path.read_bytes()) if line.entry]
+    found = [line.entry for line in ledger.parse(path.read_bytes()) if line.entry]
+    if events is None:
+        return found
+    return [e for e in found if event_of(e) in events]
+
+
+def runs(all_entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per run: its finished entry, or its started one; with `status`.
+
+    `status` is the run's verdict (passed, failed, refused, interrupted,
+    dry-run) once finished; `unfinished` for a run that started and has no
+    finished journal (killed), with `recovered` and the recover record's seq
+    when `meshdrill recover` restored changes of that run.
+    """
+    finished = {e.get("run_id"): e for e in all_entries if event_of(e) == FINISHED}
+    recovered: dict[str, int] = {}
+    for entry in all_entries:
+        if event_of(entry) == RECOVERED:
+            for run_id in entry.get("recovered_runs") or []:
+                recovered.setdefault(str(run_id), int(entry["seq"]))
+    rows: list[dict[str, Any]] = []
+    for entry in all_entries:
+        event = event_of(entry)
+        run_id = entry.get("run_id")
+        if event == FINISHED:
+            rows.append({**entry, "status": str(entry.get("verdict") or "?")})
+        elif event == STARTED and (run_id is None or run_id not in finished):
+            status = "unfinished"
+            if run_id in recovered:
+                status += f", recovered (seq {recovered[run_id]})"
+            rows.append({**entry, "status": status})
+    return rows
 
 
 def load_journal(directory: Path, name: str) -> dict[str, Any]:
@@ -231,7 +291,7 @@ def load_journal(directory: Path, name: str) -> dict[str, Any]:
 
 def find(directory: Path, ident: str) -> dict[str, Any]:
     """A ledger entry by seq, file name, or a unique prefix of either digest/name."""
-    found = entries(directory)
+    found = entries(directory, None)
     if ident.isdigit() and len(ident) < 8:  # 20261121... is a name prefix
         matches = [e for e in found if e["seq"] == int(ident)]
     else:

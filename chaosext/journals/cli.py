@@ -45,17 +45,18 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     directory = archive.existing_dir(_directory(args))
+    rows = archive.runs(archive.entries(directory, None))
     entries = archive.entries(directory)
     unrecorded = set(verify.journal_names(directory)) - {e["journal"] for e in entries}
     if args.output:
         data = {
             "directory": str(directory),
-            "items": entries,
+            "items": rows,
             "unrecorded": sorted(unrecorded),
         }
         output.emit(data, args.output, console.file)
         return 0
-    console.print(report.list_table(entries, f"journals in {directory}"))
+    console.print(report.list_table(rows, f"journals in {directory}"))
     if unrecorded:
         console.print(
             f"[yellow]{len(unrecorded)} journal file(s) have no ledger line: "

@@ -15,7 +15,13 @@ from rich.text import Text
 
 from chaosext.journals import archive, phases, verify
 
-VERDICT_STYLE = {"passed": "bold green", "failed": "bold red"}
+VERDICT_STYLE = {
+    "passed": "bold green",
+    "failed": "bold red",
+    "refused": "magenta",
+    "interrupted": "bold yellow",
+    "dry-run": "cyan",
+}
 
 
 @dataclass
@@ -117,7 +123,7 @@ def verdict_text(value: object) -> Text:
 
 def list_table(entries: Sequence[Mapping[str, Any]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("seq", "when (UTC)", "experiment", "verdict", "duration"):
+    for column in ("seq", "when (UTC)", "experiment", "status", "duration"):
         table.add_column(column, no_wrap=True)
     table.add_column("clusters")
     table.add_column("by")
@@ -126,7 +132,7 @@ def list_table(entries: Sequence[Mapping[str, Any]], title: str) -> Table:
             str(entry.get("seq")),
             when(entry.get("started") or entry.get("time")),
             experiment_label(entry),
-            verdict_text(entry.get("verdict")),
+            verdict_text(entry.get("status") or entry.get("verdict")),
             duration(entry.get("duration")),
             ", ".join(entry.get("contexts") or {}) or "-",
             f"{entry.get('user', '?')}@{entry.get('host', '?')}",
@@ -243,7 +249,7 @@ def _split_line(found: list[phases.Phase]) -> str:
 def summary(console: Console, drills: Sequence[Drill], title: str) -> None:
     verdicts = Counter(str(d.entry.get("verdict")) for d in drills)
     table = Table(title=title, title_justify="left")
-    for column in ("seq", "when (UTC)", "experiment", "verdict", "duration"):
+    for column in ("seq", "when (UTC)", "experiment", "status", "duration"):
         table.add_column(column, no_wrap=True)
     table.add_column("split per phase (%)")
     for drill in drills:

@@ -51,6 +51,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
     down = commands.add_parser("down", help="stop the lab")
     state_dir_option(down)
+    down.add_argument(
+        "--all",
+        action="store_true",
+        help="also stop the private labs of drills that are gone (killed)",
+    )
     down.set_defaults(func=cmd_down)
 
     status = commands.add_parser("status", help="clusters, nodes, pods and gateways")
@@ -127,6 +132,9 @@ def cmd_down(args: argparse.Namespace) -> int:
         print(f"stopped the lab in {state_dir}")
     else:
         print(f"no lab runs in {state_dir}")
+    if getattr(args, "all", False):
+        for orphan, _run in runtime.remove_orphans():
+            print(f"stopped the lab of a drill that is gone, in {orphan}")
     return 0
 
 

@@ -4,6 +4,13 @@ A lab lives in a state directory (`$MESHDRILL_LAB_DIR` or `~/.meshdrill/lab`):
 `state.json` (written atomically once every server listens, removed on a clean
 stop), `kubeconfig` (mode 0600), the API servers' CA `ca.crt` (and their key and
 certificate), and `lab.log`. The API servers speak HTTPS (see `tls`).
+
+A drill that needs a lab of another topology than the user's starts a private
+one in a folder of its own under `~/.meshdrill/private-labs/`, with an
+`owner.json` naming the drill's process. The drill stops it and removes the
+folder (token, keys and all) when it ends; a drill that was killed leaves an
+orphan that `remove_orphans` (run by `meshdrill recover` and `meshdrill lab down
+--all`) stops and removes.
 """
 
 import asyncio
@@ -12,8 +19,10 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +39,8 @@ log = logging.getLogger("meshdrill.lab")
 STATE_FILE = "state.json"
 KUBECONFIG_FILE = "kubeconfig"
 LOG_FILE = "lab.log"
+OWNER_FILE = "owner.json"
+PRIVATE_LABS = Path(".meshdrill") / "private-labs"
 
 
 class LabError(RuntimeError):
@@ -305,3 +316,78 @@ async def serve(
             state_path.unlink(missing_ok=True)
         await lab.stop()
         log.info("lab %s stopped", topo.name)
+
+
+def private_root() -> Path:
+    """Where drills keep their private labs: `~/.meshdrill/private-labs`."""
+    return Path.home() / PRIVATE_LABS
+
+
+def make_private_dir(owner_pid: int, run_id: str = "") -> Path:
+    """A new private lab folder (mode 0700) owned by process `owner_pid`."""
+    root = private_root()
+    root.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="lab-", dir=root))
+    claim(directory, owner_pid, run_id)
+    return directory
+
+
+def claim(state_dir: Path | str, owner_pid: int, run_id: str = "") -> None:
+    """Mark a lab as started for (and to be stopped by) process `owner_pid`."""
+    owner = {"pid": owner_pid, "run_id": run_id, "started": time.time()}
+    path = Path(state_dir) / OWNER_FILE
+    path.write_text(json.dumps(owner) + "\n", encoding="utf-8")
+
+
+def release(state_dir: Path | str) -> None:
+    """The lab is no longer a drill's own (stopped, or handed to the user)."""
+    (Path(state_dir) / OWNER_FILE).unlink(missing_ok=True)
+
+
+def owner_run(state_dir: Path | str) -> str:
+    """The run id that started the lab in `state_dir`, or ""."""
+    try:
+        owner = json.loads((Path(state_dir) / OWNER_FILE).read_text("utf-8"))
+        return str(owner.get("run_id") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def remove_private(state_dir: Path | str) -> None:
+    """Stop the lab in a private folder, and remove the folder with its secrets."""
+    stop_lab(state_dir)
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _owner_alive(directory: Path) -> bool:
+    try:
+        owner = json.loads((directory / OWNER_FILE).read_text(encoding="utf-8"))
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # no owner on record: nobody will stop it
+    if pid == os.getpid():
+        return True
+    return _alive(pid)
+
+
+def remove_orphans() -> list[tuple[Path, str]]:
+    """Stop the labs whose drill is gone; return (folder, the drill's run id).
+
+    A private lab is stopped and its folder removed. A lab a drill started in
+    the default folder (`default_state_dir`, marked by `claim`) is stopped.
+    """
+    removed: list[tuple[Path, str]] = []
+    default = default_state_dir()
+    if (default / OWNER_FILE).exists() and not _owner_alive(default):
+        removed.append((default, owner_run(default)))
+        stop_lab(default)
+        release(default)
+    root = private_root()
+    if not root.is_dir():
+        return removed
+    for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+        if _owner_alive(directory):
+            continue
+        removed.append((directory, owner_run(directory)))
+        remove_private(directory)
+    return removed

@@ -9,7 +9,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 
-from chaosext import annotations, clusters, undo
+from chaosext import annotations, clusters, runcontext, undo
 from chaosext.actions import faults, scale, zone
 from chaosext.lab import runtime
 from tests.labfixtures import FAST_TIMING, apps, core, write_topology
@@ -50,7 +50,7 @@ def run(lab: runtime.LabInfo) -> Iterator[Callable[[str], dict[str, Any]]]:
     """`run("a")`: the configuration of drill run `a`; everything restored after."""
 
     def configuration(run_id: str) -> dict[str, Any]:
-        return {"kubeconfig": str(lab.kubeconfig), annotations.RUN_ID_KEY: run_id}
+        return runcontext.for_call({"kubeconfig": str(lab.kubeconfig)}, run_id)
 
     yield configuration
     with clusters.connect(CTX, configuration("cleanup")) as cluster:

@@ -119,3 +119,22 @@ def faulted_pods(lab: runtime.LabInfo) -> list[str]:
         for name, marks in state["pods"].items()
         if marks
     ]
+
+
+def versions(lab: runtime.LabInfo) -> dict[tuple[str, str, str], str]:
+    """(context, kind, namespace/name) -> resourceVersion of every node, pod,
+    deployment and service: equal before and after means no object was written."""
+    found: dict[tuple[str, str, str], str] = {}
+    for context in lab.clusters:
+        api, apps_api = core(lab, context), apps(lab, context)
+        lists = {
+            "node": api.list_node().items,
+            "pod": api.list_pod_for_all_namespaces().items,
+            "service": api.list_service_for_all_namespaces().items,
+            "deployment": apps_api.list_deployment_for_all_namespaces().items,
+        }
+        for kind, items in lists.items():
+            for item in items:
+                name = f"{item.metadata.namespace or ''}/{item.metadata.name}"
+                found[(context, kind, name)] = str(item.metadata.resource_version)
+    return found

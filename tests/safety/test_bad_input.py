@@ -1,5 +1,6 @@
 """Bad input, everywhere: one line naming the culprit, a non-zero exit, no
-traceback, and nothing changed in the lab.
+traceback, nothing changed in the lab (no object written at all: every
+resourceVersion as it was), and each run archived (a refused one as refused).
 
 Each row runs the command a user types (`chaos run` with --var or a var file,
 `meshdrill lab up`, `meshdrill recover`, `meshdrill gameday validate`,
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chaosext.journals import archive
 from chaosext.lab import runtime
 from tests.drills.drilling import objects, topology_variant
 from tests.labfixtures import wait_for
@@ -48,6 +50,7 @@ class Bench:
         *variables: str,
         experiment: str = "region_outage.json",
         var_file: dict[str, Any] | None = None,
+        var_text: str | None = None,
     ) -> Finished:
         """`chaos run` against the lab (or the waypoint lab for waypoint_failover)."""
         lab = self.waypoint_lab if experiment.startswith("waypoint") else self.lab
@@ -55,8 +58,10 @@ class Bench:
         settings.setdefault("lab_topology", lab.topology)
         var_files: tuple[Path, ...] = ()
         if var_file is not None:
-            path = self.tmp / "vars.yaml"
-            path.write_text(yaml.safe_dump({"configuration": var_file}))
+            var_text = yaml.safe_dump({"configuration": var_file})
+        if var_text is not None:
+            path = self.var_file_path
+            path.write_text(var_text)
             var_files = (path,)
         return chaos_run(
             EXPERIMENTS / experiment,
@@ -65,6 +70,15 @@ class Bench:
             variables=settings,
             var_files=var_files,
         )
+
+    @property
+    def var_file_path(self) -> Path:
+        return self.tmp / "vars.yaml"
+
+    def not_yaml(self, name: str, text: str = "clusters: [unclosed\n") -> Path:
+        path = self.tmp / name
+        path.write_text(text)
+        return path
 
     def meshdrill(self, *args: str) -> Finished:
         return meshdrill(*args, tmp=self.tmp, lab=self.lab)
@@ -262,6 +276,65 @@ ROWS: dict[str, Row] = {
         ["context 'x' is not in kubeconfig", str(b.lab.kubeconfig)],
     ),
     "bad cron": _bad_cron,
+    "misspelt --var": lambda b: (
+        b.drill("cluster_a_contxt=cluster-a"),
+        [
+            "refused: --var cluster_a_contxt",
+            "did you mean 'cluster_a_context'?",
+        ],
+    ),
+    "var file that is not YAML": lambda b: (
+        b.drill(var_text="configuration:\n  samples: [1\n"),
+        [f"refused: {b.var_file_path}:3:1: not valid YAML/JSON"],
+    ),
+    "var file keys not under configuration": lambda b: (
+        b.drill(var_text="kubeconfig: /etc/prod-kubeconfig\n"),
+        [
+            f"refused: {b.var_file_path}:1: top-level key 'kubeconfig'",
+            "put it under 'configuration:'",
+        ],
+    ),
+    "var file key misspelt": lambda b: (
+        b.drill(var_text="configuration:\n  cluster_a_contxt: prod-a\n"),
+        [f"refused: {b.var_file_path}:2", "did you mean 'cluster_a_context'?"],
+    ),
+    "var file that is a list (validate)": lambda b: (
+        b.meshdrill("validate", str(b.not_yaml("list.yaml", "- a\n- b\n"))),
+        [f"{b.tmp / 'list.yaml'}:1", "not a list"],
+    ),
+    "experiment that is not JSON (validate)": lambda b: (
+        b.meshdrill("validate", str(b.not_yaml("broken.json", '{"title": 1,\n]'))),
+        [f"{b.tmp / 'broken.json'}:2:1: not valid JSON"],
+    ),
+    "method argument bad, checked before any change": lambda b: (
+        b.drill("failover_tolerance:float=1.5"),
+        [
+            "refused: activity 'all-traffic-fails-over-to-cluster-b'",
+            "tolerance: must be in (0, 1), got 1.5",
+        ],
+    ),
+    "kubeconfig that is not YAML (chaos run)": lambda b: (
+        b.drill(
+            var_file={
+                "kubeconfig": str(b.not_yaml("kubeconfig")),
+                "allowed_contexts": ["cluster-a", "cluster-b"],
+            }
+        ),
+        [f"refused: kubeconfig {b.tmp / 'kubeconfig'} is not valid YAML at line 2"],
+    ),
+    "kubeconfig that is not YAML (recover)": lambda b: (
+        b.meshdrill("recover", "--kubeconfig", str(b.not_yaml("kubeconfig"))),
+        [f"kubeconfig {b.tmp / 'kubeconfig'} is not valid YAML at line 2"],
+    ),
+    "missing kubeconfig with allowed_contexts": lambda b: (
+        b.drill(
+            var_file={
+                "kubeconfig": str(b.tmp / "nope"),
+                "allowed_contexts": ["cluster-a", "cluster-b"],
+            }
+        ),
+        [f"refused: kubeconfig {b.tmp / 'nope'} (configuration 'kubeconfig') is"],
+    ),
     "missing journal directory": lambda b: (
         b.meshdrill("journals", "verify", "--dir", str(b.tmp / "no-journals")),
         [str(b.tmp / "no-journals")],
@@ -325,6 +398,7 @@ def test_bad_input_is_named_in_one_line_and_changes_nothing(
     for lab in (shared_lab, waypoint_lab):
         wait_for(lambda: labs.settled(lab), 20, "the lab settled")  # noqa: B023
     before = [labs.snapshot(shared_lab), labs.snapshot(waypoint_lab)]
+    written = [labs.versions(shared_lab), labs.versions(waypoint_lab)]
     done, culprits = row(bench)
     assert done.code != 0, done.output[-3000:]
     message = done.notes["reasons"][0] if done.journal else _error_line(done.output)
@@ -332,6 +406,23 @@ def test_bad_input_is_named_in_one_line_and_changes_nothing(
         assert culprit in message, (culprit, message)
     assert TRACEBACK not in done.output
     assert [labs.snapshot(shared_lab), labs.snapshot(waypoint_lab)] == before
+    assert [labs.versions(shared_lab), labs.versions(waypoint_lab)] == written
+    if done.journal:
+        _assert_archived(done, tmp_path / "journals")
+
+
+def _assert_archived(done: Finished, directory: Path) -> None:
+    """The run is in the archive with its status; a refusal did nothing at all."""
+    (entry,) = archive.entries(directory)
+    assert entry["verdict"] == done.notes["verdict"]
+    if done.notes["phase"] == "refused":
+        assert entry["verdict"] == "refused"
+        assert done.journal["status"] == "refused"
+        assert done.journal["run"] == []
+        assert "meshdrill recover" not in done.output  # nothing to recover
+        assert archive.runs(archive.entries(directory, None)) == [
+            {**entry, "status": "refused"}
+        ]
 
 
 def _error_line(output: str) -> str:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from chaosext.journals import archive
 from chaosext.lab import runtime
 from tests.safety import labs
 from tests.safety.processes import EXPERIMENTS, TRACEBACK, chaos_run
@@ -37,3 +38,7 @@ def test_a_dry_region_outage_plans_the_scale_and_changes_nothing(
     assert plans["scale-cluster-a-back"]["changes"] == []
     assert labs.snapshot(lab) == before
     assert TRACEBACK not in done.output
+    assert "meshdrill verdict: dry-run" in done.output
+    assert "verdict: passed" not in done.output
+    (entry,) = archive.entries(tmp_path / "journals", None)  # no start line
+    assert entry["verdict"] == "dry-run"

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from chaosext import runcontext
 from chaosext.actions import zone
-from chaosext.annotations import RESTORE_KEY, RUN_ID_KEY
+from chaosext.annotations import RESTORE_KEY
 from chaosext.lab import runtime
 from chaosext.locality import ZONE
 from tests.labfixtures import core, wait_for
@@ -113,11 +114,13 @@ def test_a_zone_cordon_touches_only_that_zone_in_that_cluster(
     zoned_lab: runtime.LabInfo,
 ) -> None:
     """Cordoning europe-west1-b in cluster-a touches its 2 nodes there, nothing else."""
-    configuration = {
-        "kubeconfig": str(zoned_lab.kubeconfig),
-        "allowed_contexts": ["cluster-a", "cluster-b"],
-        RUN_ID_KEY: "guard-test",
-    }
+    configuration = runcontext.for_call(
+        {
+            "kubeconfig": str(zoned_lab.kubeconfig),
+            "allowed_contexts": ["cluster-a", "cluster-b"],
+        },
+        "guard-test",
+    )
     before = labs.snapshot(zoned_lab)
     result = zone.cordon_zone(
         "europe-west1-b", context="cluster-a", configuration=configuration

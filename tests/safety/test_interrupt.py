@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from chaosext.annotations import RESTORE_KEY
+from chaosext.journals import archive
 from chaosext.lab import runtime
 from tests.labfixtures import core
 from tests.safety import labs
@@ -70,7 +71,8 @@ def test_a_signal_mid_drill_restores_cluster_a_before_exit(
     assert labs.restored(lab), labs.deployment(lab)
     assert TRACEBACK not in done.output
     assert done.journal["status"] == "interrupted"
-    assert done.notes["verdict"] == "failed"
+    assert done.notes["verdict"] == "interrupted"
+    assert done.notes["interrupted"] == sig.name
     rollbacks = [r["output"] for r in done.journal["rollbacks"]]
     assert _restored_deployments(rollbacks) == [("cluster-a", "hello-world")]
     assert done.notes["restore"] == {
@@ -78,6 +80,38 @@ def test_a_signal_mid_drill_restores_cluster_a_before_exit(
         "failed": [],
         "contexts": lab.clusters,
     }
+
+
+def test_sigterm_during_the_steady_state_is_an_interrupted_run(
+    lab: runtime.LabInfo, tmp_path: Path
+) -> None:
+    """SIGTERM inside the steady-state probe: `interrupted`, not `failed`."""
+    before = labs.snapshot(lab)
+    drill = start_drill(
+        EXPERIMENTS / "region_outage.json",
+        tmp_path,
+        lab,
+        variables={"lab_topology": lab.topology, "samples": "200000"},
+    )
+    try:
+        drill.until(
+            lambda: "Probe: traffic-splits-50-50" in drill.output(),
+            60,
+            "the steady-state probe running",
+        )
+        drill.send(signal.SIGTERM)
+        done = drill.wait(timeout=EXIT_DEADLINE)
+    finally:
+        drill.stop()
+    assert done.code != 0, done.output[-3000:]
+    assert TRACEBACK not in done.output
+    assert done.journal["status"] == "interrupted"
+    assert done.notes["verdict"] == "interrupted"
+    assert done.notes["reasons"][0] == "run: interrupted by SIGTERM"
+    assert "meshdrill verdict: INTERRUPTED" in done.output
+    (entry,) = archive.entries(tmp_path / "journals")
+    assert entry["verdict"] == "interrupted"
+    assert labs.snapshot(lab) == before
 
 
 def test_with_rollbacks_off_the_restore_control_still_restores(

@@ -10,17 +10,22 @@ from typing import Any
 import pytest
 import yaml
 
+from chaosext import runcontext
 from chaosext.actions import scale
-from chaosext.annotations import RESTORE_KEY, RUN_ID_KEY, read_record
+from chaosext.annotations import RESTORE_KEY, read_record
+from chaosext.journals import archive
 from chaosext.lab import runtime
 from tests.labfixtures import core, wait_for
 from tests.safety import labs
 from tests.safety.processes import (
     EXPERIMENTS,
+    MESHDRILL,
     TRACEBACK,
     Drill,
     chaos_run,
+    lab_env,
     meshdrill,
+    run,
     start_drill,
 )
 
@@ -51,12 +56,25 @@ def test_recover_after_kill_9_restores_cluster_a(
     assert drill.wait(timeout=10).code == -signal.SIGKILL
     assert labs.held(lab), "a killed drill cannot restore: cluster-a stays at zero"
 
-    done = meshdrill("recover", "--kubeconfig", str(lab.kubeconfig), tmp=tmp_path)
+    listed = meshdrill("journals", "list", tmp=tmp_path, lab=lab)
+    assert "unfinished" in listed.output, listed.output
+
+    done = meshdrill("recover", "--kubeconfig", "lab", tmp=tmp_path, lab=lab)
     assert done.code == 0, done.output
     assert labs.restored(lab)
     for text in ("cluster-a", "deployment default/hello-world", run_id, "restored"):
         assert text in done.output
     assert TRACEBACK not in done.output
+    record = archive.entries(tmp_path / "journals", None)[-1]
+    assert (record["event"], record["recovered_runs"]) == ("recovered", [run_id])
+    listed = meshdrill("journals", "list", tmp=tmp_path, lab=lab)
+    assert f"unfinished, recovered (seq {record['seq']})" in listed.output
+
+    # kubectl's default: $KUBECONFIG (nothing left to do now)
+    env = {**lab_env(tmp_path, lab), "KUBECONFIG": str(lab.kubeconfig)}
+    again = run([MESHDRILL, "recover"], tmp_path, env)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to recover" in again.stdout
 
 
 def test_recover_goes_on_past_an_unreachable_cluster(
@@ -87,7 +105,7 @@ def test_a_malformed_record_is_named_and_the_rest_recovered(
     lab: runtime.LabInfo, tmp_path: Path
 ) -> None:
     """A hand-edited record on a node: recover names it, restores the rest, exits 1."""
-    crashed = {"kubeconfig": str(lab.kubeconfig), RUN_ID_KEY: "crashed-run"}
+    crashed = runcontext.for_call({"kubeconfig": str(lab.kubeconfig)}, "crashed-run")
     scale.scale_to_zero("hello-world", context="cluster-a", configuration=crashed)
     garbage = {"metadata": {"annotations": {RESTORE_KEY: "{not json"}}}
     core(lab, "cluster-b").patch_node("cluster-b-node-1", garbage)

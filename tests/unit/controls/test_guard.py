@@ -6,7 +6,7 @@ import pytest
 
 from chaosext import clusters
 from chaosext.controls import guard
-from chaosext.controls.refusal import REFUSED_KEY
+from chaosext.controls.refusal import refused
 
 EXPERIMENT: dict[str, Any] = {
     "steady-state-hypothesis": {
@@ -63,7 +63,7 @@ def test_real_clusters_without_an_allow_list_are_refused():
     with pytest.raises(SystemExit) as exc:
         guard.before_experiment_control(EXPERIMENT, configuration=configuration)
     assert exc.value.code == 30  # chaoslib: no rollbacks
-    assert "allowed_contexts" in configuration[REFUSED_KEY]
+    assert "allowed_contexts" in str(refused(configuration))
 
 
 def test_a_context_outside_the_allow_list_is_named():
@@ -71,8 +71,8 @@ def test_a_context_outside_the_allow_list_is_named():
     configuration = config(allowed_contexts=["prod-a"])
     with pytest.raises(SystemExit):
         guard.before_experiment_control(EXPERIMENT, configuration=configuration)
-    assert "'prod-b'" in configuration[REFUSED_KEY]
-    assert "activity 'split'" in configuration[REFUSED_KEY]
+    assert "'prod-b'" in str(refused(configuration))
+    assert "activity 'split'" in str(refused(configuration))
 
 
 def test_a_namespace_outside_the_allow_list_is_named():
@@ -82,14 +82,14 @@ def test_a_namespace_outside_the_allow_list_is_named():
     )
     with pytest.raises(SystemExit):
         guard.before_experiment_control(EXPERIMENT, configuration=configuration)
-    assert "namespace 'default'" in configuration[REFUSED_KEY]
+    assert "namespace 'default'" in str(refused(configuration))
 
 
 def test_an_allowed_drill_starts():
     """Everything inside the allow-lists: the guard lets the run go on."""
     configuration = config(allowed_contexts=["prod-a", "prod-b"])
     guard.before_experiment_control(EXPERIMENT, configuration=configuration)
-    assert REFUSED_KEY not in configuration
+    assert refused(configuration) is None
 
 
 def test_connect_refuses_a_context_outside_the_allow_list():

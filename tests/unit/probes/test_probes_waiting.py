@@ -15,6 +15,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 from rich.console import Console
 
+from chaosext import runcontext
 from chaosext.locality import Locality
 from probes import waiting
 from probes.progress import LineProgress, progress_for
@@ -283,7 +284,7 @@ def test_progress_is_live_on_a_terminal() -> None:
 def test_dry_run_samples_nothing() -> None:
     """A dry run skips the wait without reading its source."""
     report = waiting.wait_for_split(
-        {"cluster-b": 1.0}, {}, {}, configuration={"meshdrill_dry_run": "probes"}
+        {"cluster-b": 1.0}, {}, {}, configuration=runcontext.for_call(dry_run=True)
     )
     assert report["verdict"] == "skipped"
 

@@ -1,0 +1,52 @@
+"""Control piece: remember the signal that ended a run, wherever it landed.
+
+Chaos Toolkit turns SIGTERM into an exception raised wherever the main thread
+is; inside a steady-state probe that exception is journaled as the probe
+failing, and the run ends `failed`. A run a person or a scheduler stopped was
+interrupted, not failed: this piece wraps the SIGINT and SIGTERM handlers in
+place when the run starts, notes which signal came in the run's context (then
+lets the handler do what it did before), and puts the handlers back at the end.
+"""
+
+import contextlib
+import signal
+from typing import Any
+
+from chaosext.runcontext import RunContext
+
+__all__ = ["release", "watch"]
+
+WATCHED = (signal.SIGINT, signal.SIGTERM)
+
+
+def watch(context: RunContext) -> None:
+    """Note SIGINT/SIGTERM in `context.interrupted`; keep their behaviour."""
+    if context.signal_handlers:
+        return
+    for sig in WATCHED:
+        with contextlib.suppress(ValueError):  # not in the main thread
+            previous = signal.getsignal(sig)
+            signal.signal(sig, _noting(context, sig, previous))
+            context.signal_handlers[sig] = previous
+
+
+def release(context: RunContext) -> None:
+    """Put back the handlers `watch` replaced."""
+    for sig, previous in list(context.signal_handlers.items()):
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(sig, previous)
+        context.signal_handlers.pop(sig, None)
+
+
+def _noting(context: RunContext, sig: signal.Signals, previous: Any) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        if context.interrupted is None:
+            context.interrupted = signal.Signals(signum).name
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL and sig == signal.SIGINT:
+            raise KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            raise SystemExit(128 + signum)
+
+    return handler
