@@ -45,9 +45,10 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     directory = archive.existing_dir(_directory(args))
-    rows = archive.runs(archive.entries(directory, None))
-    entries = archive.entries(directory)
-    unrecorded = set(verify.journal_names(directory)) - {e["journal"] for e in entries}
+    everything = archive.entries(directory, None)  # started and recover lines too
+    rows = archive.runs(everything)
+    recorded = {e.get("journal") for e in everything}
+    unrecorded = set(verify.journal_names(directory)) - recorded
     if args.output:
         data = {
             "directory": str(directory),

@@ -127,7 +127,7 @@ def test_bad_topology_is_a_usage_error(
     code, _, err = run_cli(capsys, "lab", "up", "--detach", "--topology", str(path),
                            "--state-dir", str(state_dir))  # fmt: skip
     assert code == 2
-    assert f"{path}:1: clusters: needs at least one cluster" in err
+    assert f"{path}:1: clusters: must not be empty" in err
 
 
 @pytest.mark.parametrize("command", ["status", "kubeconfig"])
