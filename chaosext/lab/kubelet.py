@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import kinds, rest
+from chaosext.lab import events, kinds, rest
 from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION, ROLE_ANNOTATION
 from chaosext.lab.podserver import NO_FAULT, Fault, PodServer, parse_fault
 from chaosext.lab.store import Event, Obj, Store, timestamp
@@ -104,6 +104,21 @@ class Kubelet:
         if event.kind is kinds.POD:
             self._wake.set()
 
+    def _record(self, pod: Obj, reason: str, message: str) -> None:
+        """One Event per container, as the kubelet on the pod's node reports."""
+        for container in pod["spec"].get("containers") or []:
+            name = container["name"]
+            events.record(
+                self.store,
+                pod,
+                kinds.POD,
+                reason,
+                message.format(name, image=container.get("image", "")),
+                "kubelet",
+                host=pod["spec"].get("nodeName", ""),
+                field_path=f"spec.containers{{{name}}}",
+            )
+
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -140,6 +155,7 @@ class Kubelet:
             elif meta.get("deletionTimestamp"):
                 if key not in self._terminating:
                     self._terminating.add(key)
+                    self._record(pod, "Killing", "Stopping container {}")
                     grace = float(meta.get("deletionGracePeriodSeconds") or 0)
                     delay = min(self.timing.terminate_after, grace)
                     self._spawn(self._finish(key, meta["uid"], delay))
@@ -213,7 +229,12 @@ class Kubelet:
 
         if self._still(key, uid) is None or self._stopped:
             return
-        self.store.mutate(kinds.POD, *key, running)
+        pod = self.store.mutate(kinds.POD, *key, running)
+        self._record(
+            pod, "Pulled", 'Container image "{image}" already present on machine'
+        )
+        self._record(pod, "Created", "Created container: {}")
+        self._record(pod, "Started", "Started container {}")
         await asyncio.sleep(0 if self.warming else self.timing.ready_after)
         pod = self._still(key, uid)
         if pod is None or pod["metadata"].get("deletionTimestamp") or self._stopped:

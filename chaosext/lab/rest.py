@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import admission, kinds, patching, tables
+from chaosext.lab import admission, events, kinds, patching, tables
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj, Store
 
@@ -35,6 +35,8 @@ class Call:
 
     def render(self, obj: Obj) -> Obj:
         """The object as served at the requested version."""
+        if self.kind is kinds.EVENT_V1:
+            obj = events.to_events_v1(obj)
         obj["apiVersion"] = self.kind.api_version(self.version)
         obj["kind"] = self.kind.kind
         return obj
@@ -132,6 +134,8 @@ async def get_object(request: web.Request, call: Call) -> web.Response:
 def _check_identity(call: Call, body: Any, name: str | None) -> Obj:
     if not isinstance(body, dict):
         raise ApiError.bad_request("the request body must be a JSON object")
+    if call.kind is kinds.EVENT_V1:
+        body = events.from_events_v1(body) | {"kind": call.kind.kind}
     kind = body.get("kind")
     if kind is not None and kind != call.kind.kind:
         raise ApiError.bad_request(
@@ -188,6 +192,8 @@ async def replace_object(request: web.Request, call: Call) -> web.Response:
 
 def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
     """`old` with the request's patch applied, name and namespace kept."""
+    if call.kind is kinds.EVENT_V1:
+        old = events.to_events_v1(old)
     new = patching.apply(request.content_type, old, body)
     if not isinstance(new.get("metadata"), dict):
         raise ApiError.invalid("metadata: Required value", call.kind.kind)
@@ -205,6 +211,8 @@ async def patch_object(request: web.Request, call: Call) -> web.Response:
     body = await read_json(request)
     old = call.store.get(call.kind, call.namespace or "", call.name)
     new = patched(call, request, old, body)
+    if call.kind is kinds.EVENT_V1:
+        new = events.from_events_v1(new)
     obj = admission.admit(call.store, call.kind, new, old)
     if dry_run(request):
         return respond(call.render(obj))

@@ -5,9 +5,11 @@ Like the default scheduler's topology spread: among schedulable nodes (not
 same owner wins, then the node with the fewest; ties go to the topology's order.
 """
 
-from chaosext.lab import kinds
+from chaosext.lab import events, kinds
 from chaosext.lab.objects import ZONE_LABEL
 from chaosext.lab.store import Obj, Store, timestamp
+
+COMPONENT = "default-scheduler"
 
 
 def owner_name(pod: Obj) -> str | None:
@@ -97,7 +99,15 @@ def schedule_pending(store: Store) -> None:
                     }
                 ]
 
-            store.mutate(kinds.POD, ns, name, bind)
+            bound = store.mutate(kinds.POD, ns, name, bind)
+            events.record(
+                store,
+                bound,
+                kinds.POD,
+                "Scheduled",
+                f"Successfully assigned {ns}/{name} to {node}",
+                COMPONENT,
+            )
             continue
         total = sum(1 for _ in store.objects(kinds.NODE))
         message = (
@@ -120,4 +130,13 @@ def schedule_pending(store: Store) -> None:
                 }
             ]
 
-        store.mutate(kinds.POD, ns, name, unschedulable)
+        pending_pod = store.mutate(kinds.POD, ns, name, unschedulable)
+        events.record(
+            store,
+            pending_pod,
+            kinds.POD,
+            "FailedScheduling",
+            message,
+            COMPONENT,
+            warning=True,
+        )

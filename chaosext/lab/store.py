@@ -92,6 +92,9 @@ class Store:
             raise ApiError.not_found(kind.group, kind.plural, name)
         return copy.deepcopy(obj)
 
+    def count(self, kind: Kind) -> int:
+        return len(self._bucket(kind))
+
     def objects(self, kind: Kind, namespace: str | None = None) -> Iterator[Obj]:
         """The stored objects themselves (do not mutate), sorted by namespace/name."""
         bucket = self._bucket(kind)
