@@ -106,6 +106,14 @@ def _trim(store: Store) -> None:
         store.delete(kinds.EVENT, meta["namespace"], meta["name"])
 
 
+def core_field_selector(text: str | None) -> str | None:
+    """An events.k8s.io/v1 field selector in core/v1 field names (conversion.go)."""
+    if not text:
+        return text
+    text = text.replace("regarding.", "involvedObject.")
+    return text.replace("reportingController", "reportingComponent")
+
+
 def to_events_v1(event: Obj) -> Obj:
     """A stored (core/v1) Event as events.k8s.io/v1 serves it."""
     out: Obj = {"apiVersion": "events.k8s.io/v1", "kind": "Event"}

@@ -33,6 +33,11 @@ class Call:
     def cluster(self) -> str:
         return self.store.cluster
 
+    def field_selector(self, request: web.Request) -> str | None:
+        """The request's field selector, in the stored objects' field names."""
+        text = request.query.get("fieldSelector")
+        return events.core_field_selector(text) if self.kind is kinds.EVENT_V1 else text
+
     def render(self, obj: Obj) -> Obj:
         """The object as served at the requested version."""
         if self.kind is kinds.EVENT_V1:
@@ -98,7 +103,7 @@ async def list_objects(request: web.Request, call: Call) -> web.Response:
         call.kind,
         call.namespace,
         query.get("labelSelector"),
-        query.get("fieldSelector"),
+        call.field_selector(request),
     )
     rv = str(call.store.resource_version)
     if wants_table(request):
@@ -279,7 +284,7 @@ async def delete_collection(request: web.Request, call: Call) -> web.Response:
         call.kind,
         call.namespace,
         request.query.get("labelSelector"),
-        request.query.get("fieldSelector"),
+        call.field_selector(request),
     )
     for obj in items:
         ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]

@@ -23,7 +23,7 @@ class Filter:
         self.call = call
         self.labels = selectors.parse_labels(request.query.get("labelSelector"))
         self.fields = selectors.parse_fields(
-            request.query.get("fieldSelector"), call.kind.plural
+            call.field_selector(request), call.kind.plural
         )
 
     def matches(self, obj: store.Obj | None) -> bool:
