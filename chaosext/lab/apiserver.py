@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from chaosext.lab import discovery, kinds, openapi, rest, subresources, watch
+from chaosext.lab import authz, discovery, kinds, openapi, rest, subresources, watch
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Store
 
@@ -42,9 +42,14 @@ VERBS = {
 class ApiServer:
     """The API server of one cluster, serving its `Store`."""
 
-    def __init__(self, store: Store, token: str) -> None:
+    def __init__(
+        self, store: Store, token: str, authorizer: authz.Authorizer | None = None
+    ) -> None:
         self.store = store
         self.token = token
+        self.authorizer = authorizer or authz.Authorizer()
+        self.request_log: authz.RequestLog | None = None
+        """Where each resource request is recorded (set by the lab's runner)."""
         self.url = ""
         self.closing = asyncio.Event()
         self.subresources: dict[tuple[str, str, str], SubresourceHandler] = dict(
@@ -84,6 +89,8 @@ class ApiServer:
 
     async def stop(self) -> None:
         self.closing.set()
+        if self.request_log is not None:
+            self.request_log.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -182,7 +189,32 @@ class ApiServer:
             subresource=tail[1] if len(tail) > 1 else None,
         )
 
+    def authorize(self, request: web.Request, call: rest.Call) -> None:
+        """Record the request, then let it through or answer 403 Forbidden."""
+        attrs = authz.Attributes(
+            verb=authz.request_verb(
+                request.method, call.name is not None, authz.is_watch(request)
+            ),
+            group=call.kind.group,
+            resource=call.kind.plural,
+            subresource=call.subresource or "",
+            namespace=call.namespace or "",
+            name=call.name or "",
+        )
+        if self.request_log is not None:
+            self.request_log.write(self.cluster, attrs)
+        if call.kind not in kinds.REVIEWS:
+            self.authorizer.check(attrs)
+
     async def handle(self, request: web.Request, call: rest.Call) -> web.StreamResponse:
+        self.authorize(request, call)
+        if call.kind in kinds.REVIEWS:
+            if request.method != "POST" or call.name is not None:
+                raise ApiError(405, f"{request.method} is not allowed here")
+            answer = self.authorizer.review(
+                call.kind.kind, await rest.read_json(request)
+            )
+            return rest.respond(call.render(answer), 201)
         if call.subresource is not None:
             key = (call.kind.group, call.kind.plural, call.subresource)
             sub = self.subresources.get(key)
@@ -194,7 +226,7 @@ class ApiServer:
                 )
             return await sub(request, call)
         collection = call.name is None
-        if collection and request.method == "GET" and _is_watch(request):
+        if collection and request.method == "GET" and authz.is_watch(request):
             return await watch.serve(request, call, self.closing)
         no_namespace = call.kind.namespaced and call.namespace is None
         if collection and request.method == "POST" and no_namespace:
@@ -203,7 +235,3 @@ class ApiServer:
         if verb is None:
             raise ApiError(405, f"{request.method} is not allowed here")
         return await verb(request, call)
-
-
-def _is_watch(request: web.Request) -> bool:
-    return request.query.get("watch", "").lower() in ("1", "true")

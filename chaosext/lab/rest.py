@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import admission, events, kinds, patching, tables
+from chaosext.lab import admission, events, kinds, kubeproto, patching, tables
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj, Store
 
@@ -56,13 +56,8 @@ def respond(data: Any, status: int = 200) -> web.Response:
 
 
 async def read_json(request: web.Request) -> Any:
-    if "protobuf" in request.content_type:
-        raise ApiError(
-            415,
-            f"the body of the request was in an unknown format - accepted media types "
-            f"include: {JSON}, {patching.MERGE_PATCH}, {patching.JSON_PATCH}, "
-            f"{patching.STRATEGIC_PATCH}",
-        )
+    if request.content_type == kubeproto.MEDIA_TYPE:
+        return kubeproto.decode(await request.read())
     raw = await request.read()
     if not raw.strip():
         return None
@@ -199,6 +194,13 @@ def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
     """`old` with the request's patch applied, name and namespace kept."""
     if call.kind is kinds.EVENT_V1:
         old = events.to_events_v1(old)
+    if call.kind.crd and request.content_type == patching.STRATEGIC_PATCH:
+        raise ApiError(
+            415,
+            "the body of the request was in an unknown format - accepted media "
+            f"types include: {patching.JSON_PATCH}, {patching.MERGE_PATCH}, "
+            f"{patching.APPLY_PATCH}",
+        )
     new = patching.apply(request.content_type, old, body)
     if not isinstance(new.get("metadata"), dict):
         raise ApiError.invalid("metadata: Required value", call.kind.kind)
