@@ -11,6 +11,7 @@ name, handler)` is the hook for more (e.g. `pods/exec`), with handlers
 """
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 import ssl
@@ -27,6 +28,7 @@ log = logging.getLogger("meshdrill.lab.api")
 SubresourceHandler = Callable[[web.Request, rest.Call], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHENTICATED = ("/healthz", "/livez", "/readyz")
+CONNECT = ("exec", "attach", "portforward")
 
 VERBS = {
     ("GET", False): rest.list_objects,
@@ -201,10 +203,16 @@ class ApiServer:
             namespace=call.namespace or "",
             name=call.name or "",
         )
-        if self.request_log is not None:
-            self.request_log.write(self.cluster, attrs)
-        if call.kind not in kinds.REVIEWS:
-            self.authorizer.check(attrs)
+        checks = [attrs]
+        if attrs.subresource in CONNECT and _websocket(request):
+            # Kubernetes >= 1.31 (AuthorizePodWebsocketUpgradeCreatePermission):
+            # a websocket GET on exec/attach/portforward also needs `create`.
+            checks.append(dataclasses.replace(attrs, verb="create"))
+        for check in checks:
+            if self.request_log is not None:
+                self.request_log.write(self.cluster, check)
+            if call.kind not in kinds.REVIEWS:
+                self.authorizer.check(check)
 
     async def handle(self, request: web.Request, call: rest.Call) -> web.StreamResponse:
         self.authorize(request, call)
@@ -235,3 +243,9 @@ class ApiServer:
         if verb is None:
             raise ApiError(405, f"{request.method} is not allowed here")
         return await verb(request, call)
+
+
+def _websocket(request: web.Request) -> bool:
+    return request.method == "GET" and (
+        request.headers.get("Upgrade", "").lower() == "websocket"
+    )

@@ -91,7 +91,8 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
                            6: ("subresource", "s"), 7: ("name", "s")},
     "NonResourceAttributes": {1: ("path", "s"), 2: ("verb", "s")},
     "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"),
-                               2: ("spec", "RulesReviewSpec"), 3: ("status", "Ignored")},
+                               2: ("spec", "RulesReviewSpec"),
+                               3: ("status", "Ignored")},
     "RulesReviewSpec": {1: ("namespace", "s")},
     "SelfSubjectReview": {1: ("metadata", "ObjectMeta"), 2: ("status", "Ignored")},
 }  # fmt: skip
