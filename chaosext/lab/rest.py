@@ -11,7 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import admission, events, kinds, kubeproto, patching, tables
+from chaosext.lab import (
+    admission,
+    events,
+    fieldvalidation,
+    kinds,
+    kubeproto,
+    patching,
+    tables,
+)
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj, Store
 
@@ -166,28 +174,31 @@ def _namespace_exists(call: Call, namespace: str) -> None:
         raise ApiError.not_found("", "namespaces", namespace)
 
 
-async def create_object(request: web.Request, call: Call) -> web.Response:
-    body = _check_identity(call, await read_json(request), None)
+async def create_object(request: web.Request, call: Call) -> web.StreamResponse:
+    raw = await read_json(request)
+    warnings = fieldvalidation.check(request, call.kind, call.version, raw)
+    body = _check_identity(call, raw, None)
     if call.kind.namespaced:
         _namespace_exists(call, body["metadata"]["namespace"])
     obj = admission.admit(call.store, call.kind, body, None)
-    if dry_run(request):
-        return respond(call.render(obj), 201)
-    return respond(call.render(call.store.create(call.kind, obj)), 201)
+    if not dry_run(request):
+        obj = call.store.create(call.kind, obj)
+    return fieldvalidation.warn(respond(call.render(obj), 201), warnings)
 
 
 def _keep_status(call: Call) -> bool:
     return call.kind.key in admission.STATUS_KINDS
 
 
-async def replace_object(request: web.Request, call: Call) -> web.Response:
-    body = _check_identity(call, await read_json(request), call.name)
+async def replace_object(request: web.Request, call: Call) -> web.StreamResponse:
+    raw = await read_json(request)
+    warnings = fieldvalidation.check(request, call.kind, call.version, raw)
+    body = _check_identity(call, raw, call.name)
     old = call.store.get(call.kind, call.namespace or "", body["metadata"]["name"])
     obj = admission.admit(call.store, call.kind, body, old)
-    if dry_run(request):
-        return respond(call.render(obj))
-    stored = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
-    return respond(call.render(stored))
+    if not dry_run(request):
+        obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
+    return fieldvalidation.warn(respond(call.render(obj)), warnings)
 
 
 def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
@@ -210,7 +221,7 @@ def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
     return new
 
 
-async def patch_object(request: web.Request, call: Call) -> web.Response:
+async def patch_object(request: web.Request, call: Call) -> web.StreamResponse:
     assert call.name is not None
     # Read the body before the object: no await may fall between reading the object
     # and storing the patched one, or a controller's update in between would make
@@ -218,13 +229,15 @@ async def patch_object(request: web.Request, call: Call) -> web.Response:
     body = await read_json(request)
     old = call.store.get(call.kind, call.namespace or "", call.name)
     new = patched(call, request, old, body)
+    json_patch = request.content_type == patching.JSON_PATCH
+    checked = new if json_patch else body
+    warnings = fieldvalidation.check(request, call.kind, call.version, checked)
     if call.kind is kinds.EVENT_V1:
         new = events.from_events_v1(new)
     obj = admission.admit(call.store, call.kind, new, old)
-    if dry_run(request):
-        return respond(call.render(obj))
-    stored = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
-    return respond(call.render(stored))
+    if not dry_run(request):
+        obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
+    return fieldvalidation.warn(respond(call.render(obj)), warnings)
 
 
 async def delete_options(request: web.Request) -> dict[str, Any]:

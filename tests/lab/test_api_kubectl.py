@@ -121,3 +121,64 @@ def test_requests_are_recorded_with_verb_and_resource(
         "name": "",
     }
     assert wanted in authz.read_requests(lab.state_dir)
+
+
+TYPO_DR = """apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: typo}
+spec:
+  host: hello-world
+  trafficPolicy:
+    outlierDetecton: {consecutive5xxErrors: 1}
+"""
+TYPO_DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo}
+spec:
+  replica: 2
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec:
+      containers: [{name: web, image: web:1, imagePullPolicey: Always}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (
+            TYPO_DR,
+            'DestinationRule in version "v1" cannot be handled as a DestinationRule: '
+            'strict decoding error: unknown field "spec.trafficPolicy.outlierDetecton"',
+        ),
+        (
+            TYPO_DEPLOY,
+            'Deployment in version "v1" cannot be handled as a Deployment: strict '
+            'decoding error: unknown field "spec.replica", unknown field '
+            '"spec.template.spec.containers[0].imagePullPolicey"',
+        ),
+    ],
+    ids=["destinationrule", "deployment"],
+)
+def test_field_validation_strict_warn_ignore(
+    lab: runtime.LabInfo, cache: Path, manifest: str, message: str
+) -> None:
+    """kubectl's default (Strict) rejects an unknown field with the API server's
+    message; --validate=warn stores the object with a warning per field;
+    --validate=false (Ignore) says nothing."""
+    path = cache / "typo.yaml"
+    path.write_text(manifest)
+    kind = "dr" if "DestinationRule" in manifest else "deploy"
+    strict = kubectl(lab, cache, "apply", "-f", str(path), check=False)
+    assert strict.returncode == 1
+    assert strict.stderr == (
+        f'Error from server (BadRequest): error when creating "{path}": {message}\n'
+    )
+    warned = kubectl(lab, cache, "create", "-f", str(path), "--validate=warn")
+    fields = message.split("strict decoding error: ")[1].split(", ")
+    assert warned.stderr.splitlines() == [f"Warning: {field}" for field in fields]
+    kubectl(lab, cache, "delete", kind, "typo")
+    quiet = kubectl(lab, cache, "create", "-f", str(path), "--validate=false")
+    assert quiet.stderr == ""
+    kubectl(lab, cache, "delete", kind, "typo")
