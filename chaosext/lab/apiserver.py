@@ -136,6 +136,15 @@ class ApiServer:
             return web.Response(text="ok")
         if parts == ["version"]:
             return rest.respond(discovery.version())
+        if parts == ["openapi", "v2"]:
+            accept = request.headers.get("Accept", "")
+            if "protobuf" in accept and "json" not in accept:
+                raise ApiError(
+                    406,
+                    "the lab serves /openapi/v2 as application/json only (kubectl "
+                    "explain reads /openapi/v3)",
+                )
+            return rest.respond(openapi.swagger())
         if parts == ["openapi", "v3"]:
             return rest.respond(openapi.root())
         if parts[:2] == ["openapi", "v3"]:

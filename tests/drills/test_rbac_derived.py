@@ -47,6 +47,7 @@ def _used(state_dir: Path) -> set[Grant]:
     }  # fmt: skip
 
 
+@pytest.mark.timeout(1800)  # seven drills, one after another
 def test_manifest_rbac_is_exactly_what_the_tier_drills_use(tmp_path: Path) -> None:
     assert len(TIERS) >= 7
     used: set[Grant] = set()

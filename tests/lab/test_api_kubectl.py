@@ -5,10 +5,11 @@ custom resource (415), server-side field validation, `explain`."""
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from chaosext.lab import authz, runtime
+from chaosext.lab import authz, cli, runtime
 from tests.labfixtures import (
     apps,
     kubectl,
@@ -182,3 +183,24 @@ def test_field_validation_strict_warn_ignore(
     quiet = kubectl(lab, cache, "create", "-f", str(path), "--validate=false")
     assert quiet.stderr == ""
     kubectl(lab, cache, "delete", kind, "typo")
+
+
+def test_explain_reads_the_openapi_v3_schemas(
+    lab: runtime.LabInfo, cache: Path
+) -> None:
+    """`kubectl explain` finds built-in and Istio kinds by their GVK extension."""
+    replicas = kubectl(lab, cache, "explain", "deployment.spec.replicas").stdout
+    assert "FIELD: replicas <integer>" in replicas
+    assert "Number of desired pods." in replicas
+    outlier = kubectl(lab, cache, "explain", "dr.spec.trafficPolicy").stdout
+    assert "KIND:       DestinationRule" in outlier
+    assert "outlierDetection" in outlier
+    swagger = core_api_get(lab, "/openapi/v2")
+    gvk = swagger["definitions"]["io.k8s.api.apps.v1.Deployment"][
+        "x-kubernetes-group-version-kind"
+    ]
+    assert gvk == [{"group": "apps", "kind": "Deployment", "version": "v1"}]
+
+
+def core_api_get(lab: runtime.LabInfo, path: str) -> dict[str, Any]:
+    return cli.api_get(lab, lab.clusters["cluster-a"], path)
