@@ -3,6 +3,8 @@ server does: discovery, `create namespace|deployment` (protobuf bodies), the
 self-reviews behind `auth can-i` and `auth whoami`, a strategic merge patch on a
 custom resource (415), server-side field validation, `explain`."""
 
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,10 +13,13 @@ import pytest
 
 from chaosext.lab import authz, cli, runtime
 from tests.labfixtures import (
+    KUBECTL,
     apps,
     kubectl,
+    kubectl_env,
     needs_kubectl,
     topology_dict,
+    wait_for,
     write_topology,
 )
 
@@ -204,3 +209,38 @@ def test_explain_reads_the_openapi_v3_schemas(
 
 def core_api_get(lab: runtime.LabInfo, path: str) -> dict[str, Any]:
     return cli.api_get(lab, lab.clusters["cluster-a"], path)
+
+
+def test_get_watch_rows_keep_ready_and_status(
+    lab: runtime.LabInfo, cache: Path
+) -> None:
+    """`kubectl get pods -w` prints each change with its READY and STATUS: the
+    watch events are one-row Tables, as the API server sends them."""
+    kubectl(lab, cache, "create", "deployment", "watched", "--image=web:1")
+    kubectl(lab, cache, "rollout", "status", "deploy/watched", "--timeout=20s")
+    assert KUBECTL is not None
+    watcher = subprocess.Popen(
+        [KUBECTL, "get", "pods", "-l", "app=watched", "-w", "--no-headers"],
+        stdout=subprocess.PIPE, text=True, env=kubectl_env(lab, cache),
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(watcher.stdout.readline, "")),  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    try:
+        wait_for(lambda: lines, 10, "the first row")
+        kubectl(lab, cache, "scale", "deploy/watched", "--replicas=2")
+        wait_for(
+            lambda: len(lines) >= 3 and lines[-1].split()[1:3] == ["1/1", "Running"],
+            10,
+            "a change row with READY and STATUS",
+        )
+    finally:
+        watcher.kill()
+        watcher.wait()
+    statuses = {line.split()[2] for line in lines}
+    assert statuses <= {"Pending", "ContainerCreating", "Running"}
+    assert all(line.split()[1] in ("0/1", "1/1") for line in lines)
+    kubectl(lab, cache, "delete", "deploy", "watched")
