@@ -3,6 +3,7 @@ server does: discovery, `create namespace|deployment` (protobuf bodies), the
 self-reviews behind `auth can-i` and `auth whoami`, a strategic merge patch on a
 custom resource (415), server-side field validation, `explain`."""
 
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -10,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from chaosext.lab import authz, cli, runtime
 from tests.labfixtures import (
     KUBECTL,
     apps,
+    core,
     kubectl,
     kubectl_env,
     needs_kubectl,
@@ -244,3 +247,38 @@ def test_get_watch_rows_keep_ready_and_status(
     assert statuses <= {"Pending", "ContainerCreating", "Running"}
     assert all(line.split()[1] in ("0/1", "1/1") for line in lines)
     kubectl(lab, cache, "delete", "deploy", "watched")
+
+
+def test_logs_follow_and_timestamps(lab: runtime.LabInfo, cache: Path) -> None:
+    """`kubectl logs -f` streams new lines until the pod is deleted;
+    `--timestamps` prefixes each line with its RFC 3339 time."""
+    kubectl(lab, cache, "create", "deployment", "logged", "--image=web:1")
+    kubectl(lab, cache, "rollout", "status", "deploy/logged", "--timeout=20s")
+    (pod,) = core(lab).list_namespaced_pod("default", label_selector="app=logged").items
+    address = pod.metadata.annotations["lab.meshdrill.io/address"]
+    stamped = kubectl(lab, cache, "logs", pod.metadata.name, "--timestamps").stdout
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \d{4}/\d\d/\d\d \d\d:\d\d:\d\d "
+        r"Server listening on port \d+\n",
+        stamped,
+    )
+    assert KUBECTL is not None
+    follower = subprocess.Popen(
+        [KUBECTL, "logs", "-f", pod.metadata.name],
+        stdout=subprocess.PIPE, text=True, env=kubectl_env(lab, cache),
+    )  # fmt: skip
+    lines: list[str] = []
+    threading.Thread(
+        target=lambda: lines.extend(iter(follower.stdout.readline, "")),  # type: ignore[union-attr]
+        daemon=True,
+    ).start()
+    try:
+        wait_for(lambda: lines, 10, "the first log line")
+        requests.get(f"http://{address}/hostname", timeout=5)
+        wait_for(lambda: any("Serving request: /hostname" in x for x in lines), 10)
+        assert follower.poll() is None  # still following
+        kubectl(lab, cache, "delete", "deploy", "logged")
+        wait_for(lambda: follower.poll() is not None, 10, "the stream to end")
+    finally:
+        follower.kill()
+        follower.wait()
