@@ -17,6 +17,7 @@ from chaosext.lab import (
     fieldvalidation,
     kinds,
     kubeproto,
+    managedfields,
     patching,
     tables,
 )
@@ -181,6 +182,7 @@ async def create_object(request: web.Request, call: Call) -> web.StreamResponse:
     if call.kind.namespaced:
         _namespace_exists(call, body["metadata"]["namespace"])
     obj = admission.admit(call.store, call.kind, body, None)
+    _managed(request, call, None, obj)
     if not dry_run(request):
         obj = call.store.create(call.kind, obj)
     return fieldvalidation.warn(respond(call.render(obj), 201), warnings)
@@ -196,6 +198,7 @@ async def replace_object(request: web.Request, call: Call) -> web.StreamResponse
     body = _check_identity(call, raw, call.name)
     old = call.store.get(call.kind, call.namespace or "", body["metadata"]["name"])
     obj = admission.admit(call.store, call.kind, body, old)
+    _managed(request, call, old, obj)
     if not dry_run(request):
         obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
     return fieldvalidation.warn(respond(call.render(obj)), warnings)
@@ -226,6 +229,8 @@ async def patch_object(request: web.Request, call: Call) -> web.StreamResponse:
     # Read the body before the object: no await may fall between reading the object
     # and storing the patched one, or a controller's update in between would make
     # a patch without resourceVersion conflict, which a real API server never does.
+    if request.content_type == patching.APPLY_PATCH:
+        return await apply_object(request, call)
     body = await read_json(request)
     old = call.store.get(call.kind, call.namespace or "", call.name)
     new = patched(call, request, old, body)
@@ -235,9 +240,48 @@ async def patch_object(request: web.Request, call: Call) -> web.StreamResponse:
     if call.kind is kinds.EVENT_V1:
         new = events.from_events_v1(new)
     obj = admission.admit(call.store, call.kind, new, old)
+    _managed(request, call, old, obj)
     if not dry_run(request):
         obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
     return fieldvalidation.warn(respond(call.render(obj)), warnings)
+
+
+def _managed(request: web.Request, call: Call, old: Obj | None, new: Obj) -> None:
+    """Record the write's changed fields for its field manager."""
+    manager = managedfields.manager_of(
+        request.query, request.headers.get("User-Agent", "")
+    )
+    version = call.kind.api_version(call.version)
+    managedfields.record_update(old, new, manager, version, call.kind.crd)
+
+
+async def apply_object(request: web.Request, call: Call) -> web.StreamResponse:
+    """Server-side apply: PATCH with application/apply-patch+yaml."""
+    assert call.name is not None
+    config = managedfields.read_config(await request.read())
+    warnings = fieldvalidation.check(request, call.kind, call.version, config)
+    manager = request.query.get("fieldManager")
+    if not manager:
+        raise ApiError.bad_request(
+            "PATCH with application/apply-patch+yaml requires a fieldManager"
+        )
+    _check_identity(call, config, call.name)
+    old = call.store.peek(call.kind, call.namespace or "", call.name)
+    if old is None and call.kind.namespaced:
+        _namespace_exists(call, config["metadata"]["namespace"])
+    force = request.query.get("force", "").lower() == "true"
+    version = call.kind.api_version(call.version)
+    new = managedfields.apply(
+        old, config, manager, version, force=force, crd=call.kind.crd
+    )
+    obj = admission.admit(call.store, call.kind, new, old)
+    if not dry_run(request):
+        if old is None:
+            obj = call.store.create(call.kind, obj)
+        else:
+            obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
+    status = 201 if old is None else 200
+    return fieldvalidation.warn(respond(call.render(obj), status), warnings)
 
 
 async def delete_options(request: web.Request) -> dict[str, Any]:

@@ -145,7 +145,7 @@ class Store:
             raise ApiError.already_exists(kind.group, kind.plural, meta["name"])
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp()
-        for field in ("resourceVersion", "deletionTimestamp", "managedFields"):
+        for field in ("resourceVersion", "deletionTimestamp"):
             meta.pop(field, None)
         if kind.group:
             meta["generation"] = 1

@@ -282,3 +282,50 @@ def test_logs_follow_and_timestamps(lab: runtime.LabInfo, cache: Path) -> None:
     finally:
         follower.kill()
         follower.wait()
+
+
+SSA_DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ssa, labels: {team: a}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ssa}}
+  template:
+    metadata: {labels: {app: ssa}}
+    spec:
+      containers: [{name: web, image: web:1}]
+"""
+
+
+def test_server_side_apply_managers_and_conflicts(
+    lab: runtime.LabInfo, cache: Path
+) -> None:
+    """`apply --server-side` records its fields for the `kubectl` manager; a
+    field another manager changed is a conflict worded as the API words it,
+    taken over with --force-conflicts; a field no longer applied is removed."""
+    path = cache / "ssa.yaml"
+    path.write_text(SSA_DEPLOY)
+    applied = kubectl(lab, cache, "apply", "--server-side", "-f", str(path))
+    assert applied.stdout == "deployment.apps/ssa serverside-applied\n"
+    deploy = apps(lab).read_namespaced_deployment("ssa", "default")
+    (entry,) = deploy.metadata.managed_fields
+    assert (entry.manager, entry.operation) == ("kubectl", "Apply")
+    assert entry.fields_v1["f:spec"]["f:template"]["f:spec"]["f:containers"] == {
+        'k:{"name":"web"}': {".": {}, "f:image": {}, "f:name": {}}
+    }
+    kubectl(lab, cache, "patch", "deploy", "ssa", "-p", '{"spec":{"replicas":3}}')
+    conflict = kubectl(lab, cache, "apply", "--server-side", "-f", str(path),
+                       check=False)  # fmt: skip
+    assert conflict.returncode == 1
+    assert conflict.stderr.startswith(
+        'error: Apply failed with 1 conflict: conflict with "kubectl-patch" using '
+        "apps/v1: .spec.replicas\n"
+    )
+    kubectl(lab, cache, "apply", "--server-side", "--force-conflicts", "-f", str(path))
+    deploy = apps(lab).read_namespaced_deployment("ssa", "default")
+    assert deploy.spec.replicas == 2
+    path.write_text(SSA_DEPLOY.replace("labels: {team: a}", "labels: {}"))
+    kubectl(lab, cache, "apply", "--server-side", "-f", str(path))
+    deploy = apps(lab).read_namespaced_deployment("ssa", "default")
+    assert "team" not in (deploy.metadata.labels or {})
+    kubectl(lab, cache, "delete", "deploy", "ssa")
