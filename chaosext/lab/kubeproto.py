@@ -1,6 +1,6 @@
 """Request bodies in Kubernetes' protobuf encoding, decoded to JSON objects.
 
-kubectl's typed clients (`create namespace`, `create deployment`, `auth can-i`,
+kubectl's typed clients (`create namespace|deployment|service`, `auth can-i`,
 `auth whoami`) send `application/vnd.kubernetes.protobuf`: the 4 bytes `k8s\\0`,
 then a `runtime.Unknown` (typeMeta = 1, raw = 2) whose `raw` is the object's
 message. The lab decodes the messages those commands send, with the field
@@ -80,6 +80,22 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "EnvVar": {1: ("name", "s"), 2: ("value", "s")},
     "Resources": {1: ("limits", "{Quantity}"), 2: ("requests", "{Quantity}")},
     "Quantity": {1: ("string", "s")},
+    "Service": {1: ("metadata", "ObjectMeta"), 2: ("spec", "ServiceSpec"),
+                3: ("status", "Ignored")},
+    "ServiceSpec": {
+        1: ("ports", "[ServicePort]"), 2: ("selector", "{s}"), 3: ("clusterIP", "s"),
+        4: ("type", "s"), 5: ("externalIPs", "[s]"), 7: ("sessionAffinity", "s"),
+        8: ("loadBalancerIP", "s"), 9: ("loadBalancerSourceRanges", "[s]"),
+        10: ("externalName", "s"), 11: ("externalTrafficPolicy", "s"),
+        12: ("healthCheckNodePort", "i"), 13: ("publishNotReadyAddresses", "b"),
+        17: ("ipFamilyPolicy", "s*"), 18: ("clusterIPs", "[s]"),
+        19: ("ipFamilies", "[s]"), 20: ("allocateLoadBalancerNodePorts", "b*"),
+        21: ("loadBalancerClass", "s*"), 22: ("internalTrafficPolicy", "s*"),
+        23: ("trafficDistribution", "s*"),
+    },
+    "ServicePort": {1: ("name", "s"), 2: ("protocol", "s"), 3: ("port", "i"),
+                    4: ("targetPort", "IntOrString"), 5: ("nodePort", "i"),
+                    6: ("appProtocol", "s*")},
     "Ignored": {},  # a status the server sets itself: its content is skipped
     "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
                                 2: ("spec", "AccessReviewSpec"),
@@ -98,6 +114,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
 }  # fmt: skip
 ROOTS = {
     "Namespace",
+    "Service",
     "Deployment",
     "SelfSubjectAccessReview",
     "SelfSubjectRulesReview",

@@ -58,9 +58,9 @@ def test_api_resources_lists_every_group_it_serves(
         assert name in out
 
 
-def test_create_namespace_and_deployment(lab: runtime.LabInfo, cache: Path) -> None:
-    """`kubectl create namespace` and `create deployment` send protobuf bodies:
-    the lab decodes them and the deployment rolls out."""
+def test_create_namespace_deployment_service(lab: runtime.LabInfo, cache: Path) -> None:
+    """`kubectl create namespace|deployment|service` send protobuf bodies: the
+    lab decodes them and the deployment rolls out."""
     kubectl(lab, cache, "create", "namespace", "made")
     kubectl(lab, cache, "create", "deployment", "web", "-n", "made",
             "--image=nginx:1.27", "--replicas=2", "--port=80")  # fmt: skip
@@ -73,6 +73,13 @@ def test_create_namespace_and_deployment(lab: runtime.LabInfo, cache: Path) -> N
     assert (container.name, container.image) == ("nginx", "nginx:1.27")
     assert [p.container_port for p in container.ports] == [80]
     assert deploy.metadata.creation_timestamp is not None
+    kubectl(lab, cache, "create", "service", "clusterip", "web", "-n", "made",
+            "--tcp=80:8080")  # fmt: skip
+    service = core(lab).read_namespaced_service("web", "made")
+    (port,) = service.spec.ports
+    assert (port.port, port.target_port, service.spec.selector) == (
+        80, 8080, {"app": "web"},
+    )  # fmt: skip
     kubectl(lab, cache, "delete", "namespace", "made")
 
 
