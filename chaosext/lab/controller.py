@@ -160,6 +160,10 @@ class Controller:
             None,
         )
         top = max((revision(rs) for rs in owned), default=0)
+        if new is None and deploy["spec"].get("paused") and owned:
+            # a paused Deployment rolls nothing out: its newest ReplicaSet scales
+            self.scale(deploy, owned[-1], int(deploy["spec"].get("replicas", 1)))
+            return
         if new is None:
             new = self.create_replicaset(deploy, top + 1)
         elif revision(new) < top:  # back to an older template (rollout undo)
@@ -307,6 +311,14 @@ class Controller:
                 + ("has successfully progressed." if complete else "is progressing."),
             ),
         ]
+        if deploy["spec"].get("paused"):
+            status["conditions"][1] = _condition(
+                old_status,
+                "Progressing",
+                None,
+                "DeploymentPaused",
+                "Deployment is paused",
+            )
         if status != old_status:
 
             def write(obj: Obj) -> None:
@@ -316,10 +328,10 @@ class Controller:
 
 
 def _condition(
-    old_status: dict[str, Any], type_: str, ok: bool, reason: str, message: str
+    old_status: dict[str, Any], type_: str, ok: bool | None, reason: str, message: str
 ) -> dict[str, Any]:
     """A condition, keeping its old timestamps when nothing about it changed."""
-    status = "True" if ok else "False"
+    status = "Unknown" if ok is None else "True" if ok else "False"
     for old in old_status.get("conditions") or []:
         if old.get("type") == type_:
             if (old.get("status"), old.get("reason"), old.get("message")) == (

@@ -245,3 +245,28 @@ def test_events_k8s_io_serves_the_same_events(lab: runtime.LabInfo) -> None:
     assert scheduled.regarding.kind == "Pod"
     assert scheduled.note.startswith("Successfully assigned default/")
     assert scheduled.event_time is not None
+
+
+@needs_kubectl
+def test_a_paused_deployment_rolls_out_on_resume(
+    lab: runtime.LabInfo, cache: Path
+) -> None:
+    """`rollout pause`: a new template makes no ReplicaSet until `rollout resume`."""
+    _make(lab, "paused")
+    kubectl(lab, cache, "rollout", "pause", "deploy/paused")
+    kubectl(lab, cache, "set", "image", "deploy/paused", "web=web:2")
+
+    def paused() -> bool:
+        deploy = apps(lab).read_namespaced_deployment("paused", "default")
+        return any(c.reason == "DeploymentPaused" for c in deploy.status.conditions)
+
+    wait_for(paused, 10, "the DeploymentPaused condition")
+    listed = apps(lab).list_namespaced_replica_set(
+        "default", label_selector="app=paused"
+    )
+    assert len(listed.items) == 1
+    kubectl(lab, cache, "rollout", "resume", "deploy/paused")
+    kubectl(lab, cache, "rollout", "status", "deploy/paused", "--timeout=20s")
+    pods = core(lab).list_namespaced_pod("default", label_selector="app=paused")
+    running = [p for p in pods.items if not p.metadata.deletion_timestamp]
+    assert {p.spec.containers[0].image for p in running} == {"web:2"}
