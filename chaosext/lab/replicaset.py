@@ -16,6 +16,10 @@ from chaosext.lab.kubelet import is_ready
 from chaosext.lab.store import Obj, Store
 
 COMPONENT = "replicaset-controller"
+BURST = 500
+"""Pods created or deleted per ReplicaSet and pass (the controller's burstReplicas):
+the next pass, woken by those very writes, does the rest, and the API answers in
+between."""
 
 
 def controller_uid(obj: Obj) -> str | None:
@@ -71,7 +75,7 @@ def sync(store: Store, rs: Obj) -> None:
     """Create or delete pods until the ReplicaSet has `spec.replicas` of them."""
     pods = pods_of(store, rs)
     desired = int(rs["spec"].get("replicas", 1))
-    for _ in range(desired - len(pods)):
+    for _ in range(min(BURST, desired - len(pods))):
         create_pod(store, rs)
     if len(pods) > desired:
         load: dict[str, int] = {}
@@ -79,7 +83,7 @@ def sync(store: Store, rs: Obj) -> None:
             node = pod["spec"].get("nodeName") or ""
             load[node] = load.get(node, 0) + 1
         doomed = sorted(pods, key=lambda p: _delete_rank(p, load))
-        for pod in doomed[: len(pods) - desired]:
+        for pod in doomed[: min(BURST, len(pods) - desired)]:
             meta = pod["metadata"]
             rest.delete_pod(store, meta["namespace"], meta["name"], None)
             events.record(
