@@ -102,30 +102,30 @@ def status_success(call: Call, obj: Obj) -> dict[str, Any]:
 
 
 async def list_objects(request: web.Request, call: Call) -> web.Response:
+    # The stored objects, not copies: they are serialized before any await, and
+    # each is rendered from a shallow copy (render sets apiVersion and kind).
     query = request.query
     items = call.store.list(
         call.kind,
         call.namespace,
         query.get("labelSelector"),
         call.field_selector(request),
+        copies=False,
     )
     rv = str(call.store.resource_version)
+
+    def render(obj: Obj) -> Obj:
+        return call.render(dict(obj))
+
     if wants_table(request):
-        return respond(
-            tables.table(
-                call.kind,
-                items,
-                rv,
-                query.get("includeObject", "Metadata"),
-                call.render,
-            )
-        )
+        include = query.get("includeObject", "Metadata")
+        return respond(tables.table(call.kind, items, rv, include, render))
     return respond(
         {
             "kind": f"{call.kind.kind}List",
             "apiVersion": call.kind.api_version(call.version),
             "metadata": {"resourceVersion": rv},
-            "items": [call.render(obj) for obj in items],
+            "items": [render(obj) for obj in items],
         }
     )
 

@@ -117,12 +117,15 @@ class Store:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        *,
+        copies: bool = True,
     ) -> list[Obj]:
-        """Copies of the objects matching the namespace and selectors."""
+        """Copies of the objects matching the namespace and selectors (without
+        `copies`, the stored objects themselves: read them, never change them)."""
         labels = selectors.parse_labels(label_selector)
         fields = selectors.parse_fields(field_selector, kind.plural)
         return [
-            clone(obj)
+            clone(obj) if copies else obj
             for obj in self.objects(kind, namespace)
             if matches(obj, labels, fields)
         ]
