@@ -6,7 +6,6 @@ server does; `to_events_v1` and `from_events_v1` convert between the shapes with
 the field mapping of Kubernetes' `pkg/apis/events/v1/conversion.go`.
 """
 
-import secrets
 import time
 from typing import Any
 
@@ -75,7 +74,7 @@ def record(
     source = {"component": component} | ({"host": host} if host else {})
     event = {
         "metadata": {
-            "name": f"{obj['metadata']['name']}.{secrets.token_hex(8)}",
+            "name": _name(store, obj["metadata"]["name"], involved),
             "namespace": involved.get("namespace", "default"),
         },
         "involvedObject": involved,
@@ -92,6 +91,16 @@ def record(
     }
     store.create(kinds.EVENT, event)
     _trim(store)
+
+
+def _name(store: Store, name: str, involved: dict[str, Any]) -> str:
+    """`<object>.<hex nanoseconds>`, as the event recorder names events (so that
+    they list in the order they happened)."""
+    namespace = involved.get("namespace", "default")
+    stamp = time.time_ns()
+    while store.peek(kinds.EVENT, namespace, f"{name}.{stamp:x}") is not None:
+        stamp += 1
+    return f"{name}.{stamp:x}"
 
 
 def _trim(store: Store) -> None:
