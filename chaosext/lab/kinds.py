@@ -52,7 +52,7 @@ POD = Kind(
     "pods",
     True,
     ("po",),
-    ("status", "eviction", "exec", "log"),
+    ("status", "eviction", "exec", "log", "portforward"),
     ("all",),
 )
 SERVICE = Kind(

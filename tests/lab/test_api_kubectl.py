@@ -336,3 +336,44 @@ def test_server_side_apply_managers_and_conflicts(
     deploy = apps(lab).read_namespaced_deployment("ssa", "default")
     assert "team" not in (deploy.metadata.labels or {})
     kubectl(lab, cache, "delete", "deploy", "ssa")
+
+
+def test_port_forward_reaches_the_pod(lab: runtime.LabInfo, cache: Path) -> None:
+    """`kubectl port-forward` (SPDY in a websocket) reaches the pod's server; a
+    port nothing listens on is an error on the error stream."""
+    pod = core(lab).list_namespaced_pod("default", label_selector="app=hello-world")
+    name = pod.items[0].metadata.name
+    assert KUBECTL is not None
+    forwarder = subprocess.Popen(
+        [KUBECTL, "port-forward", f"pod/{name}", ":8080", ":9999"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=kubectl_env(lab, cache),
+    )  # fmt: skip
+    lines: list[str] = []
+    threading.Thread(
+        target=lambda: lines.extend(iter(forwarder.stdout.readline, "")),  # type: ignore[union-attr]
+        daemon=True,
+    ).start()
+    try:
+        ports = wait_for(
+            lambda: (
+                [
+                    int(m.group(1))
+                    for line in lines
+                    if (m := re.match(r"Forwarding from 127\.0\.0\.1:(\d+) -> ", line))
+                ][:2]
+                if len(lines) >= 4
+                else None
+            ),
+            10,
+            "the local ports",
+        )
+        for _ in range(3):
+            answer = requests.get(f"http://127.0.0.1:{ports[0]}/hostname", timeout=5)
+            assert answer.text == name
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{ports[1]}/hostname", timeout=5)
+        wait_for(lambda: any("connection refused" in line for line in lines), 10)
+    finally:
+        forwarder.kill()
+        forwarder.wait()
