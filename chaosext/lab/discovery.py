@@ -15,6 +15,7 @@ SUBRESOURCE_KINDS = {
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "exec": ("", "v1", "PodExecOptions", ("create", "get")),
     "log": ("", "v1", "Pod", ("get",)),
+    "portforward": ("", "v1", "PodPortForwardOptions", ("create", "get")),
 }
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosext.lab import kubeconfig, tls, topology
+from chaosext.lab import authz, kubeconfig, tls, topology
 from chaosext.lab.lab import Lab
 
 log = logging.getLogger("meshdrill.lab")
@@ -279,6 +279,8 @@ async def serve(
     topo = topology.load(topology_name)
     tls.write(state_dir, tls.generate())
     lab = Lab(topo, ssl_context=tls.server_context(state_dir))
+    for cluster in lab.clusters.values():  # what each request did, for RBAC tests
+        cluster.api.request_log = authz.RequestLog(state_dir / authz.AUDIT_FILE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -5,9 +5,11 @@ Like the default scheduler's topology spread: among schedulable nodes (not
 same owner wins, then the node with the fewest; ties go to the topology's order.
 """
 
-from chaosext.lab import kinds
+from chaosext.lab import events, kinds
 from chaosext.lab.objects import ZONE_LABEL
 from chaosext.lab.store import Obj, Store, timestamp
+
+COMPONENT = "default-scheduler"
 
 
 def owner_name(pod: Obj) -> str | None:
@@ -17,24 +19,29 @@ def owner_name(pod: Obj) -> str | None:
     return None
 
 
-def _peers(store: Store, pod: Obj) -> list[Obj]:
-    """Scheduled, running-or-starting pods of the same owner (or same labels)."""
+PeerKey = tuple[str, str]
+Counts = dict[PeerKey, dict[str, int]]  # peers -> node -> scheduled pods
+
+
+def _peer_key(pod: Obj) -> PeerKey:
+    """Pods of the same owner (or, without one, the same labels) are peers."""
     owner = owner_name(pod)
     labels = pod["metadata"].get("labels") or {}
-    peers = []
-    for other in store.objects(kinds.POD, pod["metadata"]["namespace"]):
-        if other["metadata"].get("deletionTimestamp") or not other["spec"].get(
-            "nodeName"
-        ):
-            continue
-        same = (
-            owner_name(other) == owner
-            if owner is not None
-            else (other["metadata"].get("labels") or {}) == labels
-        )
-        if same:
-            peers.append(other)
-    return peers
+    group = (
+        f"owner:{owner}" if owner is not None else f"labels:{sorted(labels.items())}"
+    )
+    return (pod["metadata"]["namespace"], group)
+
+
+def peer_counts(store: Store) -> Counts:
+    """Scheduled, running-or-starting pods per peer group and node."""
+    counts: Counts = {}
+    for pod in store.objects(kinds.POD):
+        node = pod["spec"].get("nodeName")
+        if node and not pod["metadata"].get("deletionTimestamp"):
+            per_node = counts.setdefault(_peer_key(pod), {})
+            per_node[node] = per_node.get(node, 0) + 1
+    return counts
 
 
 def schedulable(node: Obj, pod: Obj) -> bool:
@@ -45,8 +52,9 @@ def schedulable(node: Obj, pod: Obj) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
-def pick_node(store: Store, pod: Obj) -> str | None:
-    """The node for `pod`, or None when no node can take it."""
+def pick_node(store: Store, pod: Obj, counts: Counts | None = None) -> str | None:
+    """The node for `pod`, or None when no node can take it (`counts`: the
+    `peer_counts` of the store, when the caller keeps them)."""
     nodes = [n for n in store.objects(kinds.NODE) if schedulable(n, pod)]
     if not nodes:
         return None
@@ -56,13 +64,13 @@ def pick_node(store: Store, pod: Obj) -> str | None:
         n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(ZONE_LABEL, "")
         for n in store.objects(kinds.NODE)
     }
-    per_node: dict[str, int] = {}
+    if counts is None:
+        counts = peer_counts(store)
+    per_node = counts.get(_peer_key(pod), {})
     per_zone: dict[str, int] = {}
-    for peer in _peers(store, pod):
-        node = peer["spec"]["nodeName"]
-        per_node[node] = per_node.get(node, 0) + 1
+    for node, count in per_node.items():
         zone = zone_of.get(node, "")
-        per_zone[zone] = per_zone.get(zone, 0) + 1
+        per_zone[zone] = per_zone.get(zone, 0) + count
     best = min(
         nodes,
         key=lambda n: (
@@ -81,10 +89,13 @@ def schedule_pending(store: Store) -> None:
         for p in store.objects(kinds.POD)
         if not p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp")
     ]
+    counts = peer_counts(store) if pending else {}
     for pod in pending:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        node = pick_node(store, pod)
+        node = pick_node(store, pod, counts)
         if node is not None:
+            per_node = counts.setdefault(_peer_key(pod), {})
+            per_node[node] = per_node.get(node, 0) + 1
 
             def bind(obj: Obj, node: str = node) -> None:
                 obj["spec"]["nodeName"] = node
@@ -97,7 +108,15 @@ def schedule_pending(store: Store) -> None:
                     }
                 ]
 
-            store.mutate(kinds.POD, ns, name, bind)
+            bound = store.mutate(kinds.POD, ns, name, bind)
+            events.record(
+                store,
+                bound,
+                kinds.POD,
+                "Scheduled",
+                f"Successfully assigned {ns}/{name} to {node}",
+                COMPONENT,
+            )
             continue
         total = sum(1 for _ in store.objects(kinds.NODE))
         message = (
@@ -120,4 +139,13 @@ def schedule_pending(store: Store) -> None:
                 }
             ]
 
-        store.mutate(kinds.POD, ns, name, unschedulable)
+        pending_pod = store.mutate(kinds.POD, ns, name, unschedulable)
+        events.record(
+            store,
+            pending_pod,
+            kinds.POD,
+            "FailedScheduling",
+            message,
+            COMPONENT,
+            warning=True,
+        )

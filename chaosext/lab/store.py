@@ -6,7 +6,6 @@ plane's control plane, watches) and kept in a short history for watches that res
 from a resourceVersion.
 """
 
-import copy
 import secrets
 import uuid
 from collections import deque
@@ -21,6 +20,16 @@ from chaosext.lab.kinds import Kind
 
 Obj = dict[str, Any]
 HISTORY = 4096
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars): copy.deepcopy's result,
+    several times faster (no memo: JSON data has no shared or cyclic parts)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 def timestamp() -> str:
@@ -90,7 +99,10 @@ class Store:
         obj = self.peek(kind, namespace, name)
         if obj is None:
             raise ApiError.not_found(kind.group, kind.plural, name)
-        return copy.deepcopy(obj)
+        return clone(obj)
+
+    def count(self, kind: Kind) -> int:
+        return len(self._bucket(kind))
 
     def objects(self, kind: Kind, namespace: str | None = None) -> Iterator[Obj]:
         """The stored objects themselves (do not mutate), sorted by namespace/name."""
@@ -105,12 +117,15 @@ class Store:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        *,
+        copies: bool = True,
     ) -> list[Obj]:
-        """Copies of the objects matching the namespace and selectors."""
+        """Copies of the objects matching the namespace and selectors (without
+        `copies`, the stored objects themselves: read them, never change them)."""
         labels = selectors.parse_labels(label_selector)
         fields = selectors.parse_fields(field_selector, kind.plural)
         return [
-            copy.deepcopy(obj)
+            clone(obj) if copies else obj
             for obj in self.objects(kind, namespace)
             if matches(obj, labels, fields)
         ]
@@ -126,11 +141,11 @@ class Store:
         self._history.append(event)
         for listener in list(self._listeners):
             listener(event)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def create(self, kind: Kind, obj: Obj) -> Obj:
         """Store a new object, filling uid, resourceVersion, creationTimestamp."""
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + _suffix()
@@ -142,7 +157,7 @@ class Store:
             raise ApiError.already_exists(kind.group, kind.plural, meta["name"])
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp()
-        for field in ("resourceVersion", "deletionTimestamp", "managedFields"):
+        for field in ("resourceVersion", "deletionTimestamp"):
             meta.pop(field, None)
         if kind.group:
             meta["generation"] = 1
@@ -157,7 +172,7 @@ class Store:
         `keep_status`, the stored status wins (writes to the main resource of a
         kind with a status subresource do not change its status).
         """
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         old = self.peek(kind, meta.get("namespace", ""), meta.get("name", ""))
         if old is None:
@@ -181,13 +196,13 @@ class Store:
                 "deletionGracePeriodSeconds", 0
             )
         if keep_status and "status" in old:
-            obj["status"] = copy.deepcopy(old["status"])
+            obj["status"] = clone(old["status"])
         if kind.group and obj.get("spec") != old.get("spec"):
             meta["generation"] = old_meta.get("generation", 1) + 1
         obj["apiVersion"] = kind.api_version()
         obj["kind"] = kind.kind
         if obj == old:
-            return copy.deepcopy(old)  # a no-op write changes nothing, as in Kubernetes
+            return clone(old)  # a no-op write changes nothing, as in Kubernetes
         return self._commit("MODIFIED", kind, obj, old)
 
     def mutate(
@@ -205,7 +220,7 @@ class Store:
         old = bucket.pop(key, None)
         if old is None:
             raise ApiError.not_found(kind.group, kind.plural, name)
-        return self._commit("DELETED", kind, copy.deepcopy(old), old)
+        return self._commit("DELETED", kind, clone(old), old)
 
 
 def matches(

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import admission, kinds, rest, selectors
+from chaosext.lab import admission, kinds, portforward, rest, selectors
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj
 
@@ -126,6 +126,7 @@ async def eviction(request: web.Request, call: rest.Call) -> web.StreamResponse:
 
 DEFAULTS = {
     (kinds.DEPLOYMENT.group, kinds.DEPLOYMENT.plural, "scale"): scale,
+    (kinds.POD.group, kinds.POD.plural, "portforward"): portforward.serve,
     (kinds.POD.group, kinds.POD.plural, "eviction"): eviction,
     **{
         (k.group, k.plural, "status"): status

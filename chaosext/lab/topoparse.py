@@ -183,6 +183,15 @@ class ResourcesSpec(Strict):
     clusters: list[Text] | None = None  # None: every cluster
 
 
+class AccessRuleSpec(Strict):
+    """One RBAC rule of the kubeconfig's user (`access:`; absent: cluster admin)."""
+
+    verbs: list[str]
+    apiGroups: list[str]
+    resources: list[str]
+    resourceNames: list[str] | None = None
+
+
 class MeshSpec(Strict):
     localityLbSetting: dict[str, Any] | None = None
 
@@ -200,6 +209,7 @@ class TopologySpec(Strict):
     resources: list[ResourcesSpec] = Field(default_factory=list)
     waypoints: list[WaypointSpec] = Field(default_factory=list)
     seed: Count | None = None
+    access: list[AccessRuleSpec] | None = None
 
     def cross_check(self) -> Iterator[tuple[Loc, str]]:
         """References between sections, and names that must be unique."""
@@ -295,7 +305,12 @@ def build(spec: TopologySpec, name: str, source: str) -> Topology:
         resources=resources,
         waypoints=waypoints,
         seed=spec.seed,
+        access=None if spec.access is None else tuple(_rule(r) for r in spec.access),
     )
+
+
+def _rule(rule: AccessRuleSpec) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in rule.model_dump(exclude_none=True).items()}
 
 
 def _cluster(c: ClusterSpec) -> Cluster:
