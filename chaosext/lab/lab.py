@@ -31,8 +31,16 @@ from chaosext.lab.topology import Cluster, Topology
 
 log = logging.getLogger("meshdrill.lab")
 
+SETTLE_BASE = 30.0
+SETTLE_PER_POD = 0.01
 PLUGINS: tuple[str, ...] = ("chaosext.lab.clients",)
 """Modules with `async def attach(lab: Lab) -> None` (e.g. exec, client proxies)."""
+
+
+def settle_limit(topology: Topology) -> float:
+    """Seconds a lab may take to come up: 30, plus 10 ms per seeded pod."""
+    pods = sum(sum(w.replicas.values()) for w in topology.workloads)
+    return SETTLE_BASE + SETTLE_PER_POD * pods
 
 
 @dataclass
@@ -93,7 +101,7 @@ class Lab:
 
     def upstream(self, proxy: mesh.Proxy, host: str) -> Upstream:
         """A Router for `host` as seen by `proxy`, fed by the control plane."""
-        view = self.control_plane.view(host, proxy.cluster)
+        view = self.control_plane.view(host, proxy)
         return Upstream(proxy, view, random.Random(self.rng.random()))
 
     def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
@@ -156,9 +164,10 @@ class Lab:
 
         await self._settle()
 
-    async def _settle(self, timeout: float = 30.0) -> None:
+    async def _settle(self) -> None:
         """Come up as a steady, already-running mesh: every seeded Deployment ready,
         and every proxy's view of it propagated, before anyone is told we listen."""
+        timeout = settle_limit(self.topology)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not all(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosext.lab import kubeconfig, tls, topology
-from chaosext.lab.lab import Lab
+from chaosext.lab.lab import Lab, settle_limit
 
 log = logging.getLogger("meshdrill.lab")
 
@@ -173,14 +173,18 @@ def check_reuse(state_dir: Path, wanted: str) -> LabInfo | None:
 
 
 def start_lab(
-    topology_name: str, state_dir: Path | str, timeout: float = 30.0
+    topology_name: str, state_dir: Path | str, timeout: float | None = None
 ) -> LabInfo:
     """Start a lab process for `topology_name` (a shipped name or a YAML path) in
-    `state_dir`, detached, and wait until it serves. Returns the running lab if one
-    with the same topology already runs there. Raises TopologyError for a bad
-    topology, LabError (with the log's tail) if the lab does not come up."""
+    `state_dir`, detached, and wait until it serves (by default, as long as the
+    topology's size allows: `lab.settle_limit`, plus 5 s to start the process).
+    Returns the running lab if one with the same topology already runs there.
+    Raises TopologyError for a bad topology, LabError (with the log's tail) if the
+    lab does not come up."""
     state_dir = Path(state_dir).expanduser().resolve()
-    topology.load(topology_name)  # fail fast, in the caller's process
+    loaded = topology.load(topology_name)  # fail fast, in the caller's process
+    if timeout is None:
+        timeout = settle_limit(loaded) + 5.0
     wanted = topology.canonical(topology_name)
     with _locked(state_dir):
         existing = check_reuse(state_dir, wanted)
