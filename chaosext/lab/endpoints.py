@@ -167,6 +167,9 @@ class ControlPlane:
             None if isinstance(proxy, str) else proxy,
         )
         self._views.setdefault(host, []).append(view)
+        if self.recorder is not None:
+            now = self.clock()
+            self.recorder.snapshot(view, view.current(now), now)
         return view
 
     def views(self) -> list[EndpointView]:

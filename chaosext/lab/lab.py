@@ -17,6 +17,7 @@ import secrets
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from chaosext import mesh
 from chaosext.lab import admission, kinds, objects
@@ -25,6 +26,7 @@ from chaosext.lab.controller import Controller
 from chaosext.lab.dataplane import Upstream
 from chaosext.lab.endpoints import Address, ControlPlane
 from chaosext.lab.gateway import IngressGateway
+from chaosext.lab.groundtruth import GroundTruth
 from chaosext.lab.kubelet import Kubelet
 from chaosext.lab.store import Obj, Store
 from chaosext.lab.topology import Cluster, Topology
@@ -70,8 +72,11 @@ class Lab:
         topology: Topology,
         token: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        ground_truth: Path | None = None,
     ) -> None:
+        """`ground_truth`: where to record routing changes (`groundtruth`)."""
         self.topology = topology
+        self.ground_truth = ground_truth
         self.ssl_context = ssl_context
         self.token = token or secrets.token_urlsafe(24)
         self.rng = random.Random(topology.seed)
@@ -163,6 +168,14 @@ class Lab:
             )
 
         await self._settle()
+        if self.ground_truth is not None:
+            recorder = GroundTruth(self.ground_truth, self.control_plane)
+            recorder.start({name: rt.store for name, rt in self.clusters.items()})
+
+            async def stop_recording() -> None:
+                recorder.stop()
+
+            self.on_stop(stop_recording)
 
     async def _settle(self) -> None:
         """Come up as a steady, already-running mesh: every seeded Deployment ready,

@@ -3,7 +3,8 @@
 A lab lives in a state directory (`$MESHDRILL_LAB_DIR` or `~/.meshdrill/lab`):
 `state.json` (written atomically once every server listens, removed on a clean
 stop), `kubeconfig` (mode 0600), the API servers' CA `ca.crt` (and their key and
-certificate), and `lab.log`. The API servers speak HTTPS (see `tls`).
+certificate), `lab.log`, and `routing.jsonl` (when each proxy's routing changed:
+see `groundtruth`). The API servers speak HTTPS (see `tls`).
 """
 
 import asyncio
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosext.lab import kubeconfig, tls, topology
+from chaosext.lab import groundtruth, kubeconfig, tls, topology
 from chaosext.lab.lab import Lab, settle_limit
 
 log = logging.getLogger("meshdrill.lab")
@@ -271,7 +272,11 @@ async def serve(
     state_dir.mkdir(parents=True, exist_ok=True)
     topo = topology.load(topology_name)
     tls.write(state_dir, tls.generate())
-    lab = Lab(topo, ssl_context=tls.server_context(state_dir))
+    lab = Lab(
+        topo,
+        ssl_context=tls.server_context(state_dir),
+        ground_truth=state_dir / groundtruth.FILE,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
