@@ -135,7 +135,9 @@ class Parser:
 
     def cluster(self, path: yamlmarks.Path, value: Any) -> Cluster:
         c = self.c
-        data = c.mapping(path, value, ("name", "region", "nodes"), ("network",))
+        data = c.mapping(
+            path, value, ("name", "region", "nodes"), ("network", "eastwest")
+        )
         name = c.name((*path, "name"), data["name"])
         nodes = tuple(
             self.node((*path, "nodes", i), item)
@@ -151,7 +153,19 @@ class Parser:
             ),
             region=c.string((*path, "region"), data["region"]),
             nodes=nodes,
+            eastwest=self.eastwest((*path, "eastwest"), nodes, data.get("eastwest")),
         )
+
+    def eastwest(
+        self, path: yamlmarks.Path, nodes: tuple[Node, ...], zone: Any
+    ) -> str | None:
+        """`eastwest: <zone>`: the cluster runs an east-west gateway there."""
+        if zone is None:
+            return None
+        zones = [n.zone for n in nodes]
+        if zone not in zones:
+            self.c.fail(path, f"'{zone}' is not a zone of this cluster ({zones})")
+        return str(zone)
 
     def node(self, path: yamlmarks.Path, value: Any) -> Node:
         c = self.c
