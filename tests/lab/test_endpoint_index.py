@@ -2,6 +2,7 @@
 with recomputing each host's endpoints from every pod (what the lab did before it
 became incremental), through random pod, Service and Node changes."""
 
+import functools
 import random
 from typing import Any
 
@@ -131,7 +132,7 @@ def test_the_index_matches_a_full_recompute_after_every_event() -> None:
         lambda h, e: dirty.append((tuple(h), e)),
     )
     for cluster, store in stores.items():
-        store.subscribe(lambda event, cluster=cluster: index.on_event(cluster, event))
+        store.subscribe(functools.partial(index.on_event, cluster))
         for svc in list(store.objects(kinds.SERVICE)):
             index.on_event(cluster, _added(kinds.SERVICE, svc))
     hosts = [
