@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from chaosext.mesh import names
+
 __all__ = [
     "RESTORE_KEY",
     "Held",
@@ -25,7 +27,7 @@ __all__ = [
     "run_id_of",
 ]
 
-RESTORE_KEY = "meshdrill.io/restore"
+RESTORE_KEY = names.RESTORE
 RUN_ID_KEY = "meshdrill_run_id"
 """Configuration key under which the restore control publishes the run id."""
 

@@ -15,6 +15,7 @@ from chaosext import __version__
 # (sub-command, module providing `register(subparsers)`)
 PARTS: tuple[str, ...] = (
     "chaosext.lab.cli",
+    "chaosext.live.cli",
     "chaosext.journals.cli",
     "chaosext.recover",
     "chaosext.gameday.cli",

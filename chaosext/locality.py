@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from chaosext import clusters
+from chaosext.mesh import names
 
 __all__ = ["DIMENSIONS", "ZONE", "Locality", "LocalityResolver", "node_zones"]
 
-REGION = "topology.kubernetes.io/region"
-ZONE = "topology.kubernetes.io/zone"
-SUBZONE = "topology.istio.io/subzone"
-NETWORK = "topology.istio.io/network"
+REGION = names.REGION
+ZONE = names.ZONE
+SUBZONE = names.SUBZONE
+NETWORK = names.NETWORK
 
 DIMENSIONS = ("cluster", "network", "region", "zone", "subzone", "node", "pod")
 """What an answer can be grouped by."""

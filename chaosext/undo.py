@@ -15,10 +15,11 @@ from typing import Any
 
 from chaosext import clusters
 from chaosext.annotations import RESTORE_KEY, RestoreRecord, read_record
+from chaosext.mesh import names
 
 __all__ = ["Change", "find_changes", "undo"]
 
-FAULT_KEY = "lab.meshdrill.io/fault"
+FAULT_KEY = names.LAB_FAULT
 
 
 @dataclass(frozen=True)

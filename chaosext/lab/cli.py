@@ -15,10 +15,11 @@ from rich.table import Table
 
 from chaosext.console import make_console
 from chaosext.lab import explain, runtime, tls, topology
+from chaosext.mesh import names
 
 DOWN_HINT = "start one with: meshdrill lab up --detach"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-ZONE = "topology.kubernetes.io/zone"
+ZONE = names.ZONE
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

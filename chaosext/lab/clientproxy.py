@@ -37,11 +37,12 @@ from chaosext import mesh
 from chaosext.lab import dataplane, kinds
 from chaosext.lab.endpointindex import service_hosts
 from chaosext.lab.store import Obj, Store
+from chaosext.mesh import kube, names
 
 log = logging.getLogger("meshdrill.lab.clientproxy")
 
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-NO_WAYPOINT = "none"  # `istio.io/use-waypoint: none` opts a Service out
+USE_WAYPOINT_LABEL = names.USE_WAYPOINT
+NO_WAYPOINT = names.NO_WAYPOINT  # `istio.io/use-waypoint: none` opts a Service out
 MODES = ("sidecar", "ztunnel", "waypoint")  # a topology client's `proxy:`
 
 
@@ -69,16 +70,7 @@ UpstreamFactory = Callable[[mesh.Proxy, str], dataplane.Upstream]
 
 def candidate_hosts(host: str, namespace: str) -> list[str]:
     """The mesh hosts a name may mean from a pod in `namespace` (DNS search path)."""
-    host = host.rstrip(".").lower()
-    out = [host]
-    dots = host.count(".")
-    if dots == 0:
-        out.append(f"{host}.{namespace}.svc.cluster.local")
-    elif dots == 1:
-        out.append(f"{host}.svc.cluster.local")
-    elif host.endswith(".svc"):
-        out.append(f"{host}.cluster.local")
-    return out
+    return kube.candidate_hosts(host, namespace)
 
 
 class Mesh:

@@ -66,7 +66,12 @@ def client_identity(lab: "Lab", client: Client) -> mesh.Proxy:
     ztunnel and waypoint clients, the client workload ztunnel ranks against."""
     kind = "sidecar" if client.proxy == "sidecar" else "ztunnel"
     return lab.proxy_for(
-        kind, client.name, client.cluster, client.zone, dict(client.labels)
+        kind,
+        client.name,
+        client.cluster,
+        client.zone,
+        dict(client.labels),
+        client.namespace,
     )
 
 
@@ -121,7 +126,7 @@ def waypoint_refs(lab: "Lab") -> dict[tuple[str, str, str], WaypointRef]:
     refs: dict[tuple[str, str, str], WaypointRef] = {}
     for wp in lab.topology.waypoints:
         identity = lab.proxy_for(
-            "waypoint", wp.name, wp.cluster, wp.zone, dict(wp.labels)
+            "waypoint", wp.name, wp.cluster, wp.zone, dict(wp.labels), wp.namespace
         )
         refs[(wp.cluster, wp.namespace, wp.name)] = WaypointRef(
             wp.name, wp.namespace, identity

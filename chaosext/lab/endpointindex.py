@@ -19,15 +19,15 @@ from chaosext import mesh
 from chaosext.lab import kinds
 from chaosext.lab.kubelet import is_ready
 from chaosext.lab.objects import (
-    HOSTS_ANNOTATION,
     NETWORK_LABEL,
     REGION_LABEL,
     SUBZONE_LABEL,
     ZONE_LABEL,
 )
 from chaosext.lab.store import Event, Obj, Store
+from chaosext.mesh import kube, names
 
-GLOBAL_SCOPE_LABEL = "solo.io/service-scope"
+GLOBAL_SCOPE_LABEL = names.SERVICE_SCOPE
 
 Address = tuple[str, int]
 AddressOf = Callable[[str, str, str], Address | None]  # cluster, namespace, pod
@@ -37,15 +37,8 @@ NO_ADDRESS: Address = ("127.0.0.1", 0)
 
 
 def service_hosts(service: Obj) -> set[str]:
-    """The mesh hosts a Service serves."""
-    meta = service["metadata"]
-    name, ns = meta["name"], meta["namespace"]
-    hosts = {f"{name}.{ns}.svc.cluster.local"}
-    extra = (meta.get("annotations") or {}).get(HOSTS_ANNOTATION, "")
-    hosts.update(h.strip() for h in extra.split(",") if h.strip())
-    if (meta.get("labels") or {}).get(GLOBAL_SCOPE_LABEL) == "global":
-        hosts.add(f"{name}.{ns}.mesh.internal")
-    return hosts
+    """The mesh hosts a Service serves (`mesh.kube.service_hosts`)."""
+    return kube.service_hosts(service)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ istiod debounces), so an API write never waits for proxy work. Each push offers
 every view of the host one snapshot; a view keeps its pending snapshots in order
 and shows the newest that is due. Locality comes from the pod's node labels. The
 routing config (DestinationRule, traffic distribution, mesh default) is read from
-the proxy's own cluster. `recorder`, when set, is told of every snapshot a view
-will show (see `groundtruth`).
+the proxy's own cluster; the DestinationRule is the one istiod's lookup finds for
+the proxy's namespace (`mesh.lookup.destination_rule`). `recorder`, when set, is
+told of every snapshot a view will show (see `groundtruth`).
 """
 
 import asyncio
@@ -28,7 +29,8 @@ from chaosext.lab.endpointindex import (
     EndpointIndex,
     service_hosts,
 )
-from chaosext.lab.store import Event, Obj, Store
+from chaosext.lab.store import Event, Store
+from chaosext.mesh import lookup, names
 
 __all__ = [
     "GLOBAL_SCOPE_LABEL",
@@ -37,11 +39,10 @@ __all__ = [
     "ControlPlane",
     "EndpointView",
     "Snapshot",
-    "dr_host",
     "service_hosts",
 ]
 
-TRAFFIC_DISTRIBUTION_ANNOTATION = "networking.istio.io/traffic-distribution"
+TRAFFIC_DISTRIBUTION_ANNOTATION = names.TRAFFIC_DISTRIBUTION
 PUSH_INTERVAL = 0.02
 """Seconds between two pushes while changes keep coming (istiod's debounce)."""
 _CONFIG_KINDS = {kinds.NAMESPACE.key, kinds.DESTINATION_RULE.key}
@@ -64,14 +65,6 @@ class Recorder(Protocol):
         """`view` shows `snapshot` from monotonic time `at` on."""
 
 
-def dr_host(rule: Obj) -> str:
-    """A DestinationRule's host, short names completed in the rule's namespace."""
-    host = str((rule.get("spec") or {}).get("host", ""))
-    if host and "." not in host:
-        return f"{host}.{rule['metadata']['namespace']}.svc.cluster.local"
-    return host
-
-
 class EndpointView:
     """One proxy's view of one host: snapshots become visible `propagation` s late."""
 
@@ -82,10 +75,12 @@ class EndpointView:
         propagation: float,
         first: Content,
         proxy: mesh.Proxy | None = None,
+        proxy_namespace: str = "",
     ) -> None:
         self.host = host
         self.proxy_cluster = proxy_cluster
         self.proxy = proxy
+        self.proxy_namespace = proxy.namespace if proxy else proxy_namespace
         self.propagation = propagation
         self._content = first
         self._version = 1
@@ -156,15 +151,23 @@ class ControlPlane:
 
         return on_event
 
-    def view(self, host: str, proxy: mesh.Proxy | str) -> EndpointView:
-        """A new view of `host` for a proxy (or any proxy of a cluster)."""
-        cluster = proxy if isinstance(proxy, str) else proxy.cluster
+    def view(
+        self, host: str, proxy: mesh.Proxy | str, proxy_namespace: str = ""
+    ) -> EndpointView:
+        """A new view of `host` for a proxy (or any proxy of a cluster and
+        namespace: its namespace decides which DestinationRule applies)."""
+        if isinstance(proxy, str):
+            cluster, identity = proxy, None
+        else:
+            cluster, identity = proxy.cluster, proxy
+            proxy_namespace = proxy.namespace
         view = EndpointView(
             host,
             cluster,
             self.propagation,
-            self.compute(host, cluster),
-            None if isinstance(proxy, str) else proxy,
+            self.compute(host, cluster, proxy_namespace),
+            identity,
+            proxy_namespace,
         )
         self._views.setdefault(host, []).append(view)
         if self.recorder is not None:
@@ -210,43 +213,57 @@ class ControlPlane:
         self._last_push = now
         self.pushes += 1
         for host in hosts:
-            configs: dict[str, mesh.ServiceConfig] = {}
+            configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
             built = self.index.endpoints(host)
             for view in self._views.get(host, ()):
-                config = configs.get(view.proxy_cluster)
+                key = (view.proxy_cluster, view.proxy_namespace)
+                config = configs.get(key)
                 if config is None:
-                    config = configs[view.proxy_cluster] = self.config(
-                        host, view.proxy_cluster
-                    )
+                    config = configs[key] = self.config(host, *key)
                 due = view.offer((config, built.endpoints, built.addresses), now)
                 if due is not None and self.recorder is not None:
                     self.recorder.snapshot(view, due[1], due[0])
 
     # -- state --------------------------------------------------------------------
 
-    def compute(self, host: str, proxy_cluster: str) -> Content:
+    def compute(
+        self, host: str, proxy_cluster: str, proxy_namespace: str = ""
+    ) -> Content:
         """The ServiceConfig, endpoints and pod addresses for `host` right now."""
         built = self.index.endpoints(host)
-        return self.config(host, proxy_cluster), built.endpoints, built.addresses
+        config = self.config(host, proxy_cluster, proxy_namespace)
+        return config, built.endpoints, built.addresses
 
-    def config(self, host: str, proxy_cluster: str) -> mesh.ServiceConfig:
-        """The ServiceConfig a proxy in `proxy_cluster` gets for `host`."""
+    def config(
+        self, host: str, proxy_cluster: str, proxy_namespace: str = ""
+    ) -> mesh.ServiceConfig:
+        """The ServiceConfig a proxy in `proxy_cluster` and `proxy_namespace` gets
+        for `host`."""
+        serving = self.index.serving(host)
+        owner = serving.get(proxy_cluster) or next(iter(serving.values()), None)
         return mesh.ServiceConfig(
             host=host,
-            destination_rule=self._destination_rule(host, proxy_cluster),
+            destination_rule=self._destination_rule(
+                host, proxy_cluster, proxy_namespace, owner[0] if owner else ""
+            ),
             traffic_distribution=self._distribution(host, proxy_cluster),
             mesh_locality_lb=self.mesh_locality_lb,
         )
 
-    def _destination_rule(self, host: str, cluster: str) -> dict[str, Any] | None:
-        store = self.stores[cluster]
-        rules = [r for r in store.objects(kinds.DESTINATION_RULE) if dr_host(r) == host]
-        if not rules:
-            return None
-        rules.sort(
-            key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["name"])
+    def _destination_rule(
+        self, host: str, cluster: str, proxy_namespace: str, service_namespace: str
+    ) -> dict[str, Any] | None:
+        rules = [
+            lookup.Rule.from_object(r)
+            for r in self.stores[cluster].objects(kinds.DESTINATION_RULE)
+        ]
+        found = lookup.destination_rule(
+            rules,
+            host,
+            proxy_namespace=proxy_namespace,
+            service_namespace=service_namespace,
         )
-        return dict(rules[0].get("spec") or {})
+        return dict(found.spec) if found else None
 
     def _distribution(self, host: str, cluster: str) -> str | None:
         serving = self.index.serving(host)

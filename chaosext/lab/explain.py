@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from chaosext.console import make_console
+from chaosext.console import make_console, prediction_table
 from chaosext.lab import topology
 from chaosext.lab.prediction import Prediction, PredictionError, Selector, World
+from chaosext.mesh import whatif
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -78,59 +78,13 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 
 def as_json(prediction: Prediction) -> dict[str, Any]:
-    """`{"endpoints": [{"pod", "cluster", "region", "zone", "priority", "share"}]}`
-    plus the host, the chooser and the notes."""
-    proxy = prediction.chooser
-    return {
-        "host": prediction.host,
-        "via": prediction.via,
-        "proxy": {
-            "kind": proxy.kind,
-            "name": proxy.name,
-            "cluster": proxy.cluster,
-            "region": proxy.locality.region,
-            "zone": proxy.locality.zone,
-        },
-        "notes": list(prediction.notes),
-        "endpoints": [
-            {
-                "pod": row.pod,
-                "cluster": row.cluster,
-                "region": row.region,
-                "zone": row.zone,
-                "priority": row.priority,
-                "share": round(row.share, 6),
-            }
-            for row in prediction.rows
-        ],
-    }
+    """The shape `meshdrill mesh explain -o json` prints too (`whatif.as_json`)."""
+    return whatif.as_json(prediction)
 
 
 def as_table(prediction: Prediction) -> Table:
     """The prediction as a rich table (notes in the caption)."""
-    proxy = prediction.chooser
-    table = Table(
-        title=escape(
-            f"{prediction.host} from {prediction.via}: {proxy.kind} in "
-            f"{proxy.cluster}, {proxy.locality}"
-        ),
-        caption=escape("\n".join(prediction.notes)),
-        caption_justify="left",
-    )
-    for column in ("pod", "cluster", "region", "zone"):
-        table.add_column(column, no_wrap=column == "pod")
-    table.add_column("priority", justify="right")
-    table.add_column("share", justify="right")
-    for row in prediction.rows:
-        table.add_row(
-            row.pod,
-            row.cluster,
-            row.region,
-            row.zone,
-            "-" if row.priority is None else str(row.priority),
-            f"{100 * row.share:.1f}%",
-        )
-    return table
+    return prediction_table(prediction)
 
 
 def default_host(world: World, cluster: str, name: str) -> str:

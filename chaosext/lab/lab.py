@@ -64,6 +64,40 @@ def seed(store: Store, obj: Obj) -> Obj:
     return store.create(kind, admission.admit(store, kind, obj, None))
 
 
+def seed_cluster(store: Store, topology: Topology, cluster: Cluster) -> None:
+    """Every object `topology` declares for `cluster`, created in `store`: its
+    namespaces, nodes, workloads, gateways' and clients' Deployments, then the
+    `resources:` meant for it (deep copies). A Namespace in `resources:` that
+    `namespaces:` already made adds its labels and annotations to it. The one way a
+    cluster is seeded: the running lab and `World.from_topology` (explain) both
+    call it."""
+    for _, obj in objects.for_cluster(topology, cluster):
+        seed(store, obj)
+    for resources in topology.resources:
+        if cluster.name not in resources.clusters:
+            continue
+        for obj in resources.objects:
+            name = obj["metadata"]["name"]
+            if obj["kind"] == "Namespace" and store.peek(kinds.NAMESPACE, "", name):
+                store.mutate(kinds.NAMESPACE, "", name, _merge_metadata(obj))
+                continue
+            seed(store, copy.deepcopy(obj))
+
+
+def _merge_metadata(extra: Obj) -> Callable[[Obj], None]:
+    """A store change adding `extra`'s labels and annotations (theirs win)."""
+    meta = extra.get("metadata") or {}
+
+    def change(obj: Obj) -> None:
+        for key in ("labels", "annotations"):
+            if meta.get(key):
+                merged = dict(obj["metadata"].get(key) or {})
+                merged.update(meta[key])
+                obj["metadata"][key] = merged
+
+    return change
+
+
 class Lab:
     """A running lab for one topology."""
 
@@ -113,9 +147,15 @@ class Lab:
         self._cleanups.append(cleanup)
 
     def proxy_for(
-        self, kind: str, name: str, cluster: str, zone: str, labels: dict[str, str]
+        self,
+        kind: str,
+        name: str,
+        cluster: str,
+        zone: str,
+        labels: dict[str, str],
+        namespace: str = "",
     ) -> mesh.Proxy:
-        """A mesh Proxy standing on the first node of `zone` in `cluster`."""
+        """A mesh Proxy in `namespace`, on the first node of `zone` in `cluster`."""
         spec = self.topology.cluster(cluster)
         node = next(n for n in spec.nodes if n.zone == zone)
         return mesh.Proxy(
@@ -126,21 +166,13 @@ class Lab:
             locality=mesh.Locality(spec.region, zone, node.subzone),
             labels=labels,
             node=node.name,
+            namespace=namespace,
         )
 
     async def start(self) -> None:
         """Seed every cluster, then start every server; returns once all listen."""
-        for name, runtime in self.clusters.items():
-            for _, obj in objects.for_cluster(self.topology, runtime.spec):
-                seed(runtime.store, obj)
-            for resources in self.topology.resources:
-                if name in resources.clusters:
-                    for obj in resources.objects:
-                        if obj["kind"] == "Namespace" and runtime.store.peek(
-                            kinds.NAMESPACE, "", obj["metadata"]["name"]
-                        ):
-                            continue  # already made from `namespaces:`
-                        seed(runtime.store, copy.deepcopy(obj))
+        for runtime in self.clusters.values():
+            seed_cluster(runtime.store, self.topology, runtime.spec)
         for plugin in PLUGINS:
             await importlib.import_module(plugin).attach(self)
         for runtime in self.clusters.values():
@@ -149,7 +181,7 @@ class Lab:
             self._tasks.append(asyncio.create_task(runtime.kubelet.run()))
         for gw in self.topology.gateways:
             proxy = self.proxy_for(
-                "gateway", gw.name, gw.cluster, gw.zone, dict(gw.labels)
+                "gateway", gw.name, gw.cluster, gw.zone, dict(gw.labels), gw.namespace
             )
             gateway = IngressGateway(gw.name, self.upstream(proxy, gw.route))
             port = await gateway.start()

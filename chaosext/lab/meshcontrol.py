@@ -236,7 +236,9 @@ class MeshControl:
             ready = (deploy.get("status") or {}).get("readyReplicas", 0) > 0
             if ready and key not in self.waypoints:
                 zone = self._zone(*key)
-                proxy = self.lab.proxy_for("waypoint", key[2], cluster, zone, {})
+                proxy = self.lab.proxy_for(
+                    "waypoint", key[2], cluster, zone, {}, key[1]
+                )
                 self.waypoints[key] = WaypointRef(key[2], key[1], proxy)
                 log.info("waypoint %s/%s in %s routes", key[1], key[2], cluster)
             elif not ready and key not in self.static:

@@ -7,23 +7,23 @@ from typing import Any
 
 from chaosext.lab.store import Obj, timestamp
 from chaosext.lab.topology import Cluster, Node, Topology, Workload
+from chaosext.mesh import names
 
 KUBE_VERSION = "v1.32.0"
 
-REGION_LABEL = "topology.kubernetes.io/region"
-ZONE_LABEL = "topology.kubernetes.io/zone"
-SUBZONE_LABEL = "topology.istio.io/subzone"
-NETWORK_LABEL = "topology.istio.io/network"
-HOSTNAME_LABEL = "kubernetes.io/hostname"
+REGION_LABEL = names.REGION
+ZONE_LABEL = names.ZONE
+SUBZONE_LABEL = names.SUBZONE
+NETWORK_LABEL = names.NETWORK
+HOSTNAME_LABEL = names.HOSTNAME
 
-# Lab-only annotations
-FAULT_ANNOTATION = "lab.meshdrill.io/fault"  # pod: JSON {"status"|"delay"|"refuse"}
-HOSTS_ANNOTATION = (
-    "lab.meshdrill.io/hosts"  # service: extra mesh hosts, comma-separated
-)
-ROLE_ANNOTATION = "lab.meshdrill.io/role"  # pod template: "gateway" | "client"
-ADDRESS_ANNOTATION = "lab.meshdrill.io/address"  # pod: where its server listens
-PROXY_ANNOTATION = "lab.meshdrill.io/proxy"  # client pod template: its mesh proxy kind
+# Lab-only annotations (described in chaosext.mesh.names)
+FAULT_ANNOTATION = names.LAB_FAULT
+HOSTS_ANNOTATION = names.LAB_HOSTS
+ROLE_ANNOTATION = names.LAB_ROLE
+ADDRESS_ANNOTATION = names.LAB_ADDRESS
+PROXY_ANNOTATION = names.LAB_PROXY
+SIDECAR_STATUS = '{"containers":["istio-proxy"],"initContainers":["istio-init"]}'
 
 
 def namespace(name: str, labels: dict[str, str], annotations: dict[str, str]) -> Obj:
@@ -36,7 +36,7 @@ def namespace(name: str, labels: dict[str, str], annotations: dict[str, str]) ->
 
 def node(cluster: Cluster, spec: Node) -> Obj:
     labels = {
-        "kubernetes.io/hostname": spec.name,
+        HOSTNAME_LABEL: spec.name,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
         REGION_LABEL: cluster.region,
@@ -221,15 +221,10 @@ def client_deployment(
         "image": "curlimages/curl:8.11.0",
         "command": ["sleep", "infinity"],
     }
-    return deployment(
-        name,
-        ns,
-        labels,
-        1,
-        container,
-        {ROLE_ANNOTATION: "client", PROXY_ANNOTATION: proxy},
-        {ZONE_LABEL: zone},
-    )
+    annotations = {ROLE_ANNOTATION: "client", PROXY_ANNOTATION: proxy}
+    if proxy == "sidecar":  # as Istio's injector marks the pods it injects
+        annotations[names.SIDECAR_STATUS] = SIDECAR_STATUS
+    return deployment(name, ns, labels, 1, container, annotations, {ZONE_LABEL: zone})
 
 
 def for_cluster(topology: Topology, cluster: Cluster) -> list[tuple[str, Obj]]:
@@ -238,7 +233,7 @@ def for_cluster(topology: Topology, cluster: Cluster) -> list[tuple[str, Obj]]:
     out: list[tuple[str, Obj]] = []
     for ns in topology.namespaces:
         labels = dict(ns.labels)
-        if ns.name == "istio-system":
+        if ns.name == names.ROOT_NAMESPACE:
             labels.setdefault(NETWORK_LABEL, cluster.network)
         out.append(("Namespace", namespace(ns.name, labels, dict(ns.annotations))))
     out += [("Node", node(cluster, spec)) for spec in cluster.nodes]

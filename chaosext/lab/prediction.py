@@ -12,19 +12,20 @@ and the live lab cannot drift apart.
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from chaosext import mesh
+from chaosext.mesh import whatif
+from chaosext.mesh.whatif import Prediction, PredictionError, Row, Selector
+
+__all__ = ["Prediction", "PredictionError", "Row", "Selector", "World"]
 from chaosext.lab import kinds, objects, scheduler
 from chaosext.lab.clientproxy import Choice, Mesh
 from chaosext.lab.clients import client_identity, waypoint_refs
 from chaosext.lab.endpoints import Address, ControlPlane, service_hosts
-from chaosext.lab.lab import Lab, seed
+from chaosext.lab.lab import Lab, seed_cluster
 from chaosext.lab.store import Obj
 from chaosext.lab.topology import Client, Gateway, Topology, Waypoint
 
-SELECTOR_KEYS = ("cluster", "region", "zone")
 LIVE_KINDS = (
     kinds.NAMESPACE,
     kinds.NODE,
@@ -35,72 +36,6 @@ LIVE_KINDS = (
 
 # GET a path from one cluster's API: (cluster, path) -> JSON
 Fetch = Callable[[str, str], Mapping[str, Any]]
-
-
-class PredictionError(ValueError):
-    """A question explain cannot answer (unknown client, host, selector)."""
-
-
-@dataclass(frozen=True)
-class Selector:
-    """`--down`/`--eject` SEL: a pod name, or `cluster=`, `region=`, `zone=`."""
-
-    key: str  # "pod", "cluster", "region" or "zone"
-    value: str
-
-    @classmethod
-    def parse(cls, text: str) -> "Selector":
-        key, sep, value = text.partition("=")
-        if not sep:
-            return cls("pod", text)
-        if key not in SELECTOR_KEYS or not value:
-            raise PredictionError(
-                f"selector {text!r}: use a pod name or cluster=, region=, zone="
-            )
-        return cls(key, value)
-
-    def matches(self, endpoint: mesh.Endpoint) -> bool:
-        value = {
-            "pod": endpoint.name,
-            "cluster": endpoint.cluster,
-            "region": endpoint.locality.region,
-            "zone": endpoint.locality.zone,
-        }[self.key]
-        return value == self.value
-
-    def __str__(self) -> str:
-        return self.value if self.key == "pod" else f"{self.key}={self.value}"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One endpoint: where it is, its priority (None: never used) and its share."""
-
-    pod: str
-    cluster: str
-    region: str
-    zone: str
-    priority: int | None
-    share: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Where `chooser`'s requests for `host` go."""
-
-    host: str
-    chooser: mesh.Proxy
-    via: str
-    rows: tuple[Row, ...]
-    notes: tuple[str, ...]
-
-    def by(self, key: str) -> dict[str, float]:
-        """Shares summed per `pod`, `cluster`, `region` or `zone`."""
-        out: dict[str, float] = {}
-        for row in self.rows:
-            name = str(getattr(row, key))
-            out[name] = out.get(name, 0.0) + row.share
-        return out
 
 
 def _pod(deploy: Obj, name: str, node: str) -> Obj:
@@ -154,14 +89,8 @@ class World:
         """Every object the topology declares, with its workloads' pods placed."""
         world = cls(topology)
         for name, runtime in world.lab.clusters.items():
-            store = runtime.store
-            for _, obj in objects.for_cluster(topology, runtime.spec):
-                seed(store, obj)
-            for resources in topology.resources:
-                if name in resources.clusters:
-                    for obj in resources.objects:
-                        seed(store, dict(obj))
-            for deploy in list(store.objects(kinds.DEPLOYMENT)):
+            seed_cluster(runtime.store, topology, runtime.spec)
+            for deploy in list(runtime.store.objects(kinds.DEPLOYMENT)):
                 world._place_pods(name, deploy)
         return world
 
@@ -256,7 +185,12 @@ class World:
         for gw in topo.gateways:
             if gw.cluster == cluster and gw.name == name:
                 identity = self.lab.proxy_for(
-                    "gateway", gw.name, gw.cluster, gw.zone, dict(gw.labels)
+                    "gateway",
+                    gw.name,
+                    gw.cluster,
+                    gw.zone,
+                    dict(gw.labels),
+                    gw.namespace,
                 )
                 return Choice(identity), gw.namespace, f"gateway {name}"
         for (wp_cluster, namespace, wp_name), ref in self.mesh.waypoints.items():
@@ -310,50 +244,20 @@ class World:
         if choice.proxy is None:
             raise PredictionError(f"{via}: {choice.error}")
         proxy = choice.proxy
-        config, endpoints, _ = self.plane.compute(mesh_host, proxy.cluster)
+        config, endpoints, _ = self.plane.compute(
+            mesh_host, proxy.cluster, proxy.namespace
+        )
         if traffic_distribution is not None:
             value = (
                 None if traffic_distribution.lower() == "none" else traffic_distribution
             )
             config = dataclasses.replace(config, traffic_distribution=value)
-        down, eject = list(down), list(eject)
-        for sel in (*down, *eject):
-            if not any(sel.matches(e) for e in endpoints):
-                raise PredictionError(
-                    f"selector {sel} matches no endpoint of {mesh_host} "
-                    f"(pods: {', '.join(e.name for e in endpoints) or 'none'})"
-                )
-        kept = [e for e in endpoints if not any(s.matches(e) for s in down)]
-        ejected = {e.name for e in kept if any(s.matches(e) for s in eject)}
-        assigned = mesh.assignment(proxy, config, kept)
-        shares = mesh.predict(proxy, config, kept, unhealthy=ejected)
-        priority = {e.name: g.priority for g in assigned.groups for e in g.endpoints}
-        rows = [
-            Row(
-                e.name,
-                e.cluster,
-                e.locality.region,
-                e.locality.zone,
-                priority.get(e.name),
-                shares.get(e.name, 0.0),
-            )
-            for e in kept
-        ]
-        rows.sort(
-            key=lambda r: (
-                r.priority is None,
-                r.priority or 0,
-                r.cluster,
-                r.zone,
-                r.pod,
-            )
+        return whatif.split(
+            proxy,
+            config,
+            endpoints,
+            via=via,
+            down=down,
+            eject=eject,
+            l4_only=choice.l4_only,
         )
-        notes = [f"setting: {assigned.setting_source}", *assigned.notes]
-        if choice.l4_only:
-            notes.append("ztunnel (L4): only the best-ranked endpoints, no spill")
-        notes += [f"ejected: {n}" for n in sorted(ejected)]
-        if ejected and assigned.mode == "ztunnel":
-            notes.append("ztunnel has no outlier detection: --eject changes nothing")
-        if not shares:
-            notes.append("every request fails: no healthy upstream")
-        return Prediction(mesh_host, proxy, via, tuple(rows), tuple(notes))

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-REGION = "topology.kubernetes.io/region"
-ZONE = "topology.kubernetes.io/zone"
-SUBZONE = "topology.istio.io/subzone"
-CLUSTER = "topology.istio.io/cluster"
-NETWORK = "topology.istio.io/network"
-HOSTNAME = "kubernetes.io/hostname"
+from chaosext.mesh import names
+
+REGION = names.REGION
+ZONE = names.ZONE
+SUBZONE = names.SUBZONE
+CLUSTER = names.CLUSTER
+NETWORK = names.NETWORK
+HOSTNAME = names.HOSTNAME
 
 PROXY_KINDS = ("gateway", "sidecar", "waypoint", "ztunnel")
 
@@ -112,6 +114,8 @@ class Proxy:
 
     For `ztunnel` the fields describe the *source workload* (the client pod): ztunnel
     ranks endpoints against the workload that opened the connection, not against itself.
+    `namespace` is where the proxy runs: it decides which DestinationRule applies
+    (`lookup.destination_rule`); "" when unknown.
     """
 
     kind: str
@@ -121,6 +125,7 @@ class Proxy:
     locality: Locality
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     node: str = ""
+    namespace: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in PROXY_KINDS:
@@ -143,7 +148,7 @@ class Proxy:
 
 
 def _mesh_default() -> Mapping[str, Any]:
-    return {"enabled": True}
+    return dict(names.MESH_LOCALITY_LB_DEFAULT)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,9 @@ def _locality_syntax(locality: str) -> str | None:
 
 
 def _overlaps(localities: list[str]) -> list[str]:
-    """Pairs where one locality pattern covers another (`validateLocalities`)."""
+    """Pairs where one locality pattern covers another, in either order: `to` keys
+    (istiod validates them in Go map order, which is random, so a pair that
+    overlaps either way is refused sometimes; here always)."""
 
     def covers(wide: str, narrow: str) -> bool:
         w, n = wide.split("/", 2), narrow.split("/", 2)
@@ -127,6 +129,50 @@ def _overlaps(localities: list[str]) -> list[str]:
         for second in localities[i + 1 :]:
             if covers(first, second) or covers(second, first):
                 out.append(f"{second!r} overlaps {first!r}")
+    return out
+
+
+def _claims(locality: str) -> tuple[str, ...]:
+    """The index keys `validateLocalities` records for one entry."""
+    parts = locality.split("/", 2)
+    if len(parts) == 1:
+        return (parts[0], f"{parts[0]}/*")
+    if len(parts) == 2:
+        return (parts[0], f"{parts[0]}/{parts[1]}", f"{parts[0]}/{parts[1]}/*")
+    return (parts[0], f"{parts[0]}/{parts[1]}", "/".join(parts))
+
+
+def _collides(earlier: str, later: str) -> bool:
+    """True when `validateLocalities` refuses `later` after `earlier`.
+
+    A port of its index checks: anything after `*`; a region after anything in that
+    region; `r/z` (or `r/*`) after `r`, `r/*` or `r/z...`; `r/z/s` after `r`, `r/*`,
+    `r/z`, `r/z/*` or itself. So `[r1/r1-a/*, r1/*, *]` is valid (first match wins at
+    run time) and `[r1/*, r1/r1-a/*]` is not.
+    """
+    if earlier == "*":
+        return True
+    seen = _claims(earlier)
+    parts = later.split("/", 2)
+    region = parts[0]
+    if len(parts) == 1:
+        return region in seen
+    if f"{region}/*" in seen:
+        return True
+    if len(parts) == 2:
+        return f"{region}/{parts[1]}" in seen
+    zone = f"{region}/{parts[1]}"
+    return f"{zone}/*" in seen or later in seen
+
+
+def _from_overlaps(sources: list[str]) -> list[str]:
+    """Each `from` that an earlier one makes invalid ([I] `pkg/config/validation/
+    agent/validation.go` `validateLocalities`), named with the first such earlier."""
+    out = []
+    for i, later in enumerate(sources):
+        earlier = next((e for e in sources[:i] if _collides(e, later)), None)
+        if earlier is not None:
+            out.append(f"{later!r} overlaps {earlier!r}")
     return out
 
 
@@ -164,7 +210,8 @@ def _distribute_errors(lb: Mapping[str, Any]) -> list[str]:
     out += [
         f"{LB_PATH}.distribute: from {m}" for s in sources if (m := _locality_syntax(s))
     ]
-    out += [f"{LB_PATH}.distribute: from {m}" for m in _overlaps(sources)]
+    valid = [s for s in sources if _locality_syntax(s) is None]
+    out += [f"{LB_PATH}.distribute: from {m}" for m in _from_overlaps(valid)]
     return out
 
 

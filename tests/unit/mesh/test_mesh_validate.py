@@ -15,6 +15,45 @@ def test_guide_destination_rules_are_valid(spec):
 
 
 @pytest.mark.parametrize(
+    "sources",
+    [
+        ["r1/r1-a/*", "r1/*", "*"],
+        ["r1/r1-a", "r1/r1-b", "r2"],
+        ["r1/r1-a/s1", "r1/r1-a/s2", "r1/*"],
+        ["r1/r1-a", "r1/*"],
+    ],
+)
+def test_narrower_from_before_a_wider_one_is_valid(sources):
+    """istio `pkg/config/validation/agent/validation.go` `validateLocalities`: only an
+    earlier, wider entry makes a `from` invalid (the first match wins at run time)."""
+    spec = dr_with(
+        {"distribute": [{"from": s, "to": {"r1": 100}} for s in sources]}, None
+    )
+    assert validate_destination_rule(spec) == []
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (["*", "r1/r1-a"], "'r1/r1-a' overlaps '*'"),
+        (["r1/*", "r1/r1-a/*"], "'r1/r1-a/*' overlaps 'r1/*'"),
+        (["r1", "r1/r1-a"], "'r1/r1-a' overlaps 'r1'"),
+        (["r1/r1-a", "r1/r1-a/s1"], "'r1/r1-a/s1' overlaps 'r1/r1-a'"),
+        # validateLocalities also refuses a bare region after anything in it, and a
+        # zone after one of its subzones (its index, not only "wider", decides)
+        (["r1/r1-a", "r1"], "'r1' overlaps 'r1/r1-a'"),
+        (["r1/r1-a/s1", "r1/r1-a"], "'r1/r1-a' overlaps 'r1/r1-a/s1'"),
+    ],
+)
+def test_from_after_a_covering_entry_is_refused(sources, message):
+    """`validateLocalities`: the entries its index says overlap an earlier one."""
+    spec = dr_with(
+        {"distribute": [{"from": s, "to": {"r1": 100}} for s in sources]}, None
+    )
+    assert validate_destination_rule(spec) == [f"{LB}.distribute: from {message}"]
+
+
+@pytest.mark.parametrize(
     ("locality_lb", "outlier", "message"),
     [
         (

@@ -1,0 +1,201 @@
+"""How istiod reads Kubernetes objects: hosts, endpoints, traffic distribution,
+waypoints and a pod's data plane, as pure functions of the objects' JSON.
+
+Used by the lab's control plane and by the live reader (`chaosext.live`), so the
+lab and a real mesh are read by one set of rules. Objects are plain dicts shaped as
+the Kubernetes API returns them (camelCase, `metadata`/`spec`/`status`).
+
+Sources: [I] istio/istio 1.30 `pilot/pkg/serviceregistry/kube/controller`
+(endpoints, locality from node labels), `pilot/pkg/model/service.go`
+(`GetTrafficDistribution`: spec field > Service annotation > Namespace annotation),
+`pkg/config/constants` (labels), and the ambient `ambientindex` (waypoint use:
+Service label, else Namespace label; `none` opts out).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from chaosext.mesh import names
+from chaosext.mesh.types import Endpoint, Locality
+
+Obj = Mapping[str, Any]
+
+SIDECAR = "sidecar"
+ZTUNNEL = "ztunnel"
+GATEWAY = "gateway"
+WAYPOINT = "waypoint"
+NO_MESH = "none"
+
+
+def _meta(obj: Obj | None, key: str) -> Mapping[str, str]:
+    return ((obj or {}).get("metadata") or {}).get(key) or {}
+
+
+def labels(obj: Obj | None) -> Mapping[str, str]:
+    """`metadata.labels` ({} when absent)."""
+    return _meta(obj, "labels")
+
+
+def annotations(obj: Obj | None) -> Mapping[str, str]:
+    """`metadata.annotations` ({} when absent)."""
+    return _meta(obj, "annotations")
+
+
+def service_hosts(service: Obj) -> set[str]:
+    """The mesh hosts a Service serves: `<svc>.<ns>.svc.cluster.local`, the lab's
+    extra hosts (`lab.meshdrill.io/hosts`), and `<svc>.<ns>.mesh.internal` for a
+    Service labelled `solo.io/service-scope=global` (guide 001's global service)."""
+    meta = service["metadata"]
+    name, ns = meta["name"], meta["namespace"]
+    hosts = {f"{name}.{ns}.{names.CLUSTER_DOMAIN}"}
+    extra = annotations(service).get(names.LAB_HOSTS, "")
+    hosts.update(h.strip() for h in extra.split(",") if h.strip())
+    if labels(service).get(names.SERVICE_SCOPE) == names.SERVICE_SCOPE_GLOBAL:
+        hosts.add(f"{name}.{ns}.{names.GLOBAL_DOMAIN}")
+    return hosts
+
+
+def candidate_hosts(host: str, namespace: str) -> list[str]:
+    """The mesh hosts a name may mean from a pod in `namespace` (DNS search path):
+    `reviews`, `reviews.shop`, `reviews.shop.svc` complete to the cluster domain."""
+    host = host.rstrip(".").lower()
+    out = [host]
+    dots = host.count(".")
+    if dots == 0:
+        out.append(f"{host}.{namespace}.{names.CLUSTER_DOMAIN}")
+    elif dots == 1:
+        out.append(f"{host}.{names.CLUSTER_DOMAIN}")
+    elif host.endswith(".svc"):
+        out.append(f"{host}.cluster.local")
+    return out
+
+
+def bare_host(given: str) -> str:
+    """The host part of a name, `name:port` or URL."""
+    return given.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+
+
+def is_ready(pod: Obj) -> bool:
+    """The pod's `Ready` condition is True."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+def is_live(pod: Obj) -> bool:
+    """Scheduled and not terminating: istiod drops Terminating pods always."""
+    meta = pod.get("metadata") or {}
+    return bool((pod.get("spec") or {}).get("nodeName")) and not meta.get(
+        "deletionTimestamp"
+    )
+
+
+def selects(service: Obj, pod: Obj) -> bool:
+    """The Service's selector matches the pod (a Service without one selects none)."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    if not selector:
+        return False
+    pod_labels = labels(pod)
+    return all(pod_labels.get(k) == v for k, v in selector.items())
+
+
+def locality_of(node_labels: Mapping[str, str]) -> Locality:
+    """Region/zone/subzone from a node's labels."""
+    return Locality(
+        node_labels.get(names.REGION, ""),
+        node_labels.get(names.ZONE, ""),
+        node_labels.get(names.SUBZONE, ""),
+    )
+
+
+def network_of(pod: Obj, node_labels: Mapping[str, str], default: str) -> str:
+    """The pod's network: its `topology.istio.io/network` label, else its node's,
+    else the cluster's (`default`, from the system namespace's label)."""
+    return labels(pod).get(names.NETWORK) or node_labels.get(names.NETWORK) or default
+
+
+def endpoint(
+    pod: Obj,
+    node_labels: Mapping[str, str],
+    cluster: str,
+    default_network: str,
+    ready: bool | None = None,
+) -> Endpoint:
+    """The mesh Endpoint for a live pod (`ready` defaults to its Ready condition)."""
+    meta = pod["metadata"]
+    return Endpoint(
+        name=meta["name"],
+        cluster=cluster,
+        network=network_of(pod, node_labels, default_network),
+        locality=locality_of(node_labels),
+        labels=dict(labels(pod)),
+        node=str((pod.get("spec") or {}).get("nodeName") or ""),
+        ready=is_ready(pod) if ready is None else ready,
+    )
+
+
+def traffic_distribution(service: Obj, namespace: Obj | None) -> str | None:
+    """`GetTrafficDistribution`: `spec.trafficDistribution`, else the Service's
+    `networking.istio.io/traffic-distribution` annotation, else its Namespace's."""
+    value = (service.get("spec") or {}).get("trafficDistribution")
+    value = value or annotations(service).get(names.TRAFFIC_DISTRIBUTION)
+    value = value or annotations(namespace).get(names.TRAFFIC_DISTRIBUTION)
+    return str(value) if value else None
+
+
+def waypoint_of(service: Obj, namespace: Obj | None) -> str | None:
+    """The waypoint a Service uses: its `istio.io/use-waypoint` label, else its
+    Namespace's; `none` (or unset) means none."""
+    value = labels(service).get(names.USE_WAYPOINT)
+    if value is None:
+        value = labels(namespace).get(names.USE_WAYPOINT)
+    if not value or value == names.NO_WAYPOINT:
+        return None
+    return value
+
+
+def is_waypoint(pod: Obj) -> bool:
+    """A waypoint's pod: made for a Gateway (`gateway.networking.k8s.io/
+    gateway-name`) by Istio's mesh controller, not its ingress controller."""
+    pod_labels = labels(pod)
+    return names.GATEWAY_NAME in pod_labels and (
+        pod_labels.get(names.GATEWAY_MANAGED) != names.GATEWAY_MANAGED_INGRESS
+    )
+
+
+def is_gateway(pod: Obj) -> bool:
+    """An Istio ingress gateway's pod (`istio: ...gateway`, or a Gateway API
+    gateway made by Istio's ingress controller)."""
+    pod_labels = labels(pod)
+    if pod_labels.get(names.GATEWAY_MANAGED) == names.GATEWAY_MANAGED_INGRESS:
+        return True
+    return pod_labels.get(names.ISTIO_APP, "").endswith("gateway") and not (
+        is_waypoint(pod)
+    )
+
+
+def has_sidecar(pod: Obj) -> bool:
+    """Injected: an `istio-proxy` container (or init sidecar) or the injector's
+    `sidecar.istio.io/status` annotation."""
+    if names.SIDECAR_STATUS in annotations(pod):
+        return True
+    spec = pod.get("spec") or {}
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    return any(c.get("name") == names.SIDECAR_CONTAINER for c in containers)
+
+
+def dataplane(pod: Obj, namespace: Obj | None) -> str:
+    """The proxy that carries the pod's outbound traffic: `gateway`, `waypoint`,
+    `sidecar`, `ztunnel` (ambient: the pod's `istio.io/dataplane-mode`, else its
+    Namespace's; a sidecar wins over ambient), or `none` (not in the mesh)."""
+    if is_waypoint(pod):
+        return WAYPOINT
+    if is_gateway(pod):
+        return GATEWAY
+    if has_sidecar(pod):
+        return SIDECAR
+    mode = labels(pod).get(names.DATAPLANE_MODE)
+    if mode is None:
+        mode = labels(namespace).get(names.DATAPLANE_MODE)
+    return ZTUNNEL if mode == names.DATAPLANE_AMBIENT else NO_MESH
