@@ -22,6 +22,7 @@ from pathlib import Path
 from chaosext import mesh
 from chaosext.lab import admission, kinds, objects
 from chaosext.lab.apiserver import ApiServer
+from chaosext.lab.authz import Authorizer
 from chaosext.lab.controller import Controller
 from chaosext.lab.dataplane import Upstream
 from chaosext.lab.endpoints import Address, ControlPlane
@@ -120,7 +121,7 @@ class Lab:
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         for spec in topology.clusters:
             store = Store(spec.name)
-            api = ApiServer(store, self.token)
+            api = ApiServer(store, self.token, Authorizer(topology.access))
             kubelet = Kubelet(store, topology.timing)
             api.add_subresource("", "pods", "log", kubelet.logs)
             self.clusters[spec.name] = ClusterRuntime(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosext.lab import groundtruth, kubeconfig, tls, topology
+from chaosext.lab import authz, groundtruth, kubeconfig, tls, topology
 from chaosext.lab.lab import Lab, settle_limit
 
 log = logging.getLogger("meshdrill.lab")
@@ -277,6 +277,8 @@ async def serve(
         ssl_context=tls.server_context(state_dir),
         ground_truth=state_dir / groundtruth.FILE,
     )
+    for cluster in lab.clusters.values():  # what each request did, for RBAC tests
+        cluster.api.request_log = authz.RequestLog(state_dir / authz.AUDIT_FILE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -7,9 +7,11 @@ same owner wins, then the node with the fewest; ties go to the topology's order.
 
 import weakref
 
-from chaosext.lab import kinds
+from chaosext.lab import events, kinds
 from chaosext.lab.objects import ZONE_LABEL
 from chaosext.lab.store import Event, Obj, Store, timestamp
+
+COMPONENT = "default-scheduler"
 
 
 def owner_name(pod: Obj) -> str | None:
@@ -127,7 +129,15 @@ def schedule_pending(store: Store) -> None:
                     }
                 ]
 
-            store.mutate(kinds.POD, ns, name, bind)
+            bound = store.mutate(kinds.POD, ns, name, bind)
+            events.record(
+                store,
+                bound,
+                kinds.POD,
+                "Scheduled",
+                f"Successfully assigned {ns}/{name} to {node}",
+                COMPONENT,
+            )
             continue
         total = sum(1 for _ in store.objects(kinds.NODE))
         message = (
@@ -150,4 +160,13 @@ def schedule_pending(store: Store) -> None:
                 }
             ]
 
-        store.mutate(kinds.POD, ns, name, unschedulable)
+        pending_pod = store.mutate(kinds.POD, ns, name, unschedulable)
+        events.record(
+            store,
+            pending_pod,
+            kinds.POD,
+            "FailedScheduling",
+            message,
+            COMPONENT,
+            warning=True,
+        )

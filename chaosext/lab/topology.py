@@ -144,6 +144,8 @@ class Topology:
     resources: tuple[Resources, ...] = ()
     waypoints: tuple[Waypoint, ...] = ()
     seed: int | None = None
+    access: tuple[Mapping[str, tuple[str, ...]], ...] | None = None
+    """RBAC rules of the kubeconfig's user; None: a cluster admin."""
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from chaosext import mesh
-from chaosext.lab import kinds, yamlmarks
+from chaosext.lab import authz, kinds, yamlmarks
 from chaosext.lab.schema import SUBDOMAIN_RE, Checker
 from chaosext.lab.topology import (
     DEFAULT_IMAGE,
@@ -51,6 +51,7 @@ class Parser:
                 "resources",
                 "seed",
                 "waypoints",
+                "access",
             ),
         )
         name = c.name(("name",), top.get("name", Path(c.source).stem))
@@ -125,6 +126,7 @@ class Parser:
             resources=resources,
             waypoints=waypoints,
             seed=None if seed is None else c.integer(("seed",), seed),
+            access=authz.parse_access(c, top["access"]) if "access" in top else None,
         )
 
     def timing(self, value: Any) -> Timing:
