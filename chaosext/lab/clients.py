@@ -141,7 +141,8 @@ async def attach(lab: "Lab") -> None:
     topology = lab.topology
     for wp in topology.waypoints:
         seed(lab.clusters[wp.cluster].store, waypoint_deployment(wp))
-    waypoints = waypoint_refs(lab)
+    waypoints = lab.waypoints
+    waypoints.update(waypoint_refs(lab))
     meshcontrol.attach(lab, waypoints)
     shared = Mesh(
         {name: rt.store for name, rt in lab.clusters.items()},

@@ -23,6 +23,7 @@ from chaosext import mesh
 from chaosext.lab import admission, kinds, objects
 from chaosext.lab.apiserver import ApiServer
 from chaosext.lab.authz import Authorizer
+from chaosext.lab.clientproxy import WaypointRef
 from chaosext.lab.controller import Controller
 from chaosext.lab.dataplane import Upstream
 from chaosext.lab.endpoints import Address, ControlPlane
@@ -117,6 +118,9 @@ class Lab:
         self.rng = random.Random(topology.seed)
         self.clusters: dict[str, ClusterRuntime] = {}
         self.gateways: dict[str, IngressGateway] = {}
+        self.waypoints: dict[tuple[str, str, str], WaypointRef] = {}
+        """(cluster, namespace, name) -> the waypoints that route now (the
+        topology's, and those made for waypoint Gateways: `meshcontrol`)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         for spec in topology.clusters:
