@@ -6,7 +6,9 @@ For N = 2, 200 and 2000 pods per cluster (guide-000 with hello-world at N + N):
 - `lab_rss_mb_2x<N>`: the lab process's peak resident memory (VmHWM) once started;
 - `resolver_us_per_answer_2x<N>`: `chaosext.locality.LocalityResolver` resolving
   every pod's hostname `PASSES` times from a cold cache, microseconds per answer,
-  with the Kubernetes API calls it made.
+  with the Kubernetes API calls it made;
+- `lab_region_outage_2x2000` (not in quick): `chaos run region_outage.json` on the
+  2 x 2000 lab (started by the drill): its verdict, wall time, and its restore.
 
 `figures(quick)` yields (name, value) pairs; quick skips 2000 (noted in its value)
 and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
@@ -113,6 +115,28 @@ def measure(pods: int, starts: int, directory: Path) -> Iterator[tuple[str, str]
     yield f"resolver_us_per_answer_2x{pods}", resolver
 
 
+def region_outage(pods: int, directory: Path) -> str:
+    """The region_outage drill on the 2 x `pods` lab: verdict, seconds, restore."""
+    from tests.drills.drilling import run_drill
+
+    work = directory / f"drill-2x{pods}"
+    work.mkdir()
+    path = variant(pods, directory)
+    began = time.perf_counter()
+    run = run_drill(
+        "region_outage.json", work, variables={"lab_topology": str(path)}, timeout=900
+    )
+    seconds = time.perf_counter() - began
+    verdict = run.verdict.get("verdict", f"no verdict (exit {run.code})")
+    restore = run.verdict.get("restore") or {}
+    failed = restore.get("failed") or []
+    rollbacks = [r.get("status") for r in run.journal.get("rollbacks") or []]
+    text = f"{verdict} in {seconds:.0f} s (rollbacks {rollbacks}"
+    text += f", restore failed: {failed})" if failed else ", nothing left to restore)"
+    reasons = run.verdict.get("reasons") or []
+    return text + (f"; {reasons[0]}" if reasons and verdict != "passed" else "")
+
+
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
     """Lab start, memory and resolver cost at each size (quick: 2 and 200, once)."""
     with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
@@ -123,6 +147,8 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
                     yield f"{name}_2x{pods}", note
                 continue
             yield from measure(pods, 1 if quick else 3, Path(tmp))
+        if not quick:
+            yield "lab_region_outage_2x2000", region_outage(2000, Path(tmp))
 
 
 if __name__ == "__main__":
