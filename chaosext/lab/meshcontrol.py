@@ -305,15 +305,10 @@ def attach(lab: "Lab", waypoints: MutableMapping[WaypointKey, WaypointRef]) -> A
     """Start reacting (and react once to what the topology seeded)."""
     from chaosext.lab.lab import seed
 
-    for name, runtime in lab.clusters.items():
+    for runtime in lab.clusters.values():
         spec = runtime.spec
         if spec.eastwest is None:
             continue
-        if runtime.store.peek(kinds.NAMESPACE, "", ROOT_NAMESPACE) is None:
-            raise ValueError(
-                f"cluster {name}: an east-west gateway needs the istio-system "
-                "namespace (add it to namespaces:)"
-            )
         for obj in eastwest_objects(spec, spec.eastwest):
             created = seed(runtime.store, obj)
             if created["kind"] == "Service":

@@ -208,6 +208,8 @@ class Parser:
             *clients,
         ]
         used += [x.namespace for x in owners]
+        if any(k.eastwest for k in self.clusters.values()):
+            used.append("istio-system")  # where east-west gateways run
         used += [
             obj["metadata"].get("namespace") or "default"
             for r in resources
