@@ -5,6 +5,7 @@ are 422 `Invalid` naming the object and the field, as the real API server's are.
 """
 
 import copy
+import secrets
 from typing import Any
 
 from chaosext import mesh
@@ -12,7 +13,14 @@ from chaosext.lab import kinds, selectors
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj, Store
 
-STATUS_KINDS = {kinds.POD.key, kinds.DEPLOYMENT.key, kinds.SERVICE.key, kinds.NODE.key}
+STATUS_KINDS = {
+    kinds.POD.key,
+    kinds.DEPLOYMENT.key,
+    kinds.REPLICASET.key,
+    kinds.SERVICE.key,
+    kinds.NODE.key,
+}
+TOLERATION_SECONDS = 300
 
 
 def admit(store: Store, kind: kinds.Kind, obj: Obj, old: Obj | None) -> Obj:
@@ -34,6 +42,9 @@ def admit(store: Store, kind: kinds.Kind, obj: Obj, old: Obj | None) -> Obj:
             )
     if kind is kinds.DEPLOYMENT:
         _deployment(obj, old)
+    elif kind is kinds.REPLICASET:
+        _workload(kind, obj, old)
+        obj.setdefault("status", {"replicas": 0})
     elif kind is kinds.SERVICE:
         _service(store, obj, old)
     elif kind is kinds.POD:
@@ -104,6 +115,22 @@ def _containers_ok(kind: kinds.Kind, obj: Obj, spec: Any, field: str) -> None:
 
 def _deployment(obj: Obj, old: Obj | None) -> None:
     kind = kinds.DEPLOYMENT
+    spec = _workload(kind, obj, old)
+    spec.setdefault(
+        "strategy",
+        {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+        },
+    )
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    if old is None:
+        obj["status"] = {}
+
+
+def _workload(kind: kinds.Kind, obj: Obj, old: Obj | None) -> dict[str, Any]:
+    """What Deployments and ReplicaSets share: replicas, selector, template."""
     spec = obj.setdefault("spec", {})
     replicas = spec.setdefault("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
@@ -135,17 +162,7 @@ def _deployment(obj: Obj, old: Obj | None) -> None:
         raise _invalid(kind, obj, "spec.selector", selector, "field is immutable")
     _containers_ok(kind, obj, template.get("spec"), "spec.template.spec")
     _pod_spec_defaults(template["spec"])
-    spec.setdefault(
-        "strategy",
-        {
-            "type": "RollingUpdate",
-            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
-        },
-    )
-    spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("progressDeadlineSeconds", 600)
-    if old is None:
-        obj["status"] = {}
+    return spec
 
 
 def _pod(obj: Obj, old: Obj | None) -> None:
@@ -164,8 +181,77 @@ def _pod(obj: Obj, old: Obj | None) -> None:
             )
         return
     _pod_spec_defaults(spec)
+    _service_account(spec)
     spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    tolerations = spec.setdefault("tolerations", [])
+    for taint in ("not-ready", "unreachable"):
+        key = f"node.kubernetes.io/{taint}"
+        if not any(t.get("key") == key for t in tolerations if isinstance(t, dict)):
+            tolerations.append(
+                {
+                    "key": key,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": TOLERATION_SECONDS,
+                }
+            )
     obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def _service_account(spec: dict[str, Any]) -> None:
+    """The ServiceAccount admission plugin: the account and its token volume."""
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = spec["serviceAccount"] = account
+    volumes = spec.setdefault("volumes", [])
+    if spec.get("automountServiceAccountToken") is False:
+        return
+    if any(str(v.get("name", "")).startswith("kube-api-access-") for v in volumes):
+        return
+    name = f"kube-api-access-{secrets.token_hex(3)[:5]}"
+    volumes.append(
+        {
+            "name": name,
+            "projected": {
+                "defaultMode": 420,
+                "sources": [
+                    {
+                        "serviceAccountToken": {
+                            "expirationSeconds": 3607,
+                            "path": "token",
+                        }
+                    },
+                    {
+                        "configMap": {
+                            "name": "kube-root-ca.crt",
+                            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                        }
+                    },
+                    {
+                        "downwardAPI": {
+                            "items": [
+                                {
+                                    "path": "namespace",
+                                    "fieldRef": {
+                                        "apiVersion": "v1",
+                                        "fieldPath": "metadata.namespace",
+                                    },
+                                }
+                            ]
+                        }
+                    },
+                ],
+            },
+        }
+    )
+    mount = {
+        "name": name,
+        "readOnly": True,
+        "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+    }
+    for container in spec.get("containers") or []:
+        container.setdefault("volumeMounts", []).append(dict(mount))
 
 
 def _namespace(obj: Obj) -> None:

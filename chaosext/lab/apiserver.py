@@ -11,6 +11,7 @@ name, handler)` is the hook for more (e.g. `pods/exec`), with handlers
 """
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 import ssl
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from chaosext.lab import discovery, kinds, openapi, rest, subresources, watch
+from chaosext.lab import authz, discovery, kinds, openapi, rest, subresources, watch
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Store
 
@@ -27,6 +28,7 @@ log = logging.getLogger("meshdrill.lab.api")
 SubresourceHandler = Callable[[web.Request, rest.Call], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHENTICATED = ("/healthz", "/livez", "/readyz")
+CONNECT = ("exec", "attach", "portforward")
 
 VERBS = {
     ("GET", False): rest.list_objects,
@@ -42,9 +44,14 @@ VERBS = {
 class ApiServer:
     """The API server of one cluster, serving its `Store`."""
 
-    def __init__(self, store: Store, token: str) -> None:
+    def __init__(
+        self, store: Store, token: str, authorizer: authz.Authorizer | None = None
+    ) -> None:
         self.store = store
         self.token = token
+        self.authorizer = authorizer or authz.Authorizer()
+        self.request_log: authz.RequestLog | None = None
+        """Where each resource request is recorded (set by the lab's runner)."""
         self.url = ""
         self.closing = asyncio.Event()
         self.subresources: dict[tuple[str, str, str], SubresourceHandler] = dict(
@@ -84,6 +91,8 @@ class ApiServer:
 
     async def stop(self) -> None:
         self.closing.set()
+        if self.request_log is not None:
+            self.request_log.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -127,6 +136,15 @@ class ApiServer:
             return web.Response(text="ok")
         if parts == ["version"]:
             return rest.respond(discovery.version())
+        if parts == ["openapi", "v2"]:
+            accept = request.headers.get("Accept", "")
+            if "protobuf" in accept and "json" not in accept:
+                raise ApiError(
+                    406,
+                    "the lab serves /openapi/v2 as application/json only (kubectl "
+                    "explain reads /openapi/v3)",
+                )
+            return rest.respond(openapi.swagger())
         if parts == ["openapi", "v3"]:
             return rest.respond(openapi.root())
         if parts[:2] == ["openapi", "v3"]:
@@ -182,7 +200,38 @@ class ApiServer:
             subresource=tail[1] if len(tail) > 1 else None,
         )
 
+    def authorize(self, request: web.Request, call: rest.Call) -> None:
+        """Record the request, then let it through or answer 403 Forbidden."""
+        attrs = authz.Attributes(
+            verb=authz.request_verb(
+                request.method, call.name is not None, authz.is_watch(request)
+            ),
+            group=call.kind.group,
+            resource=call.kind.plural,
+            subresource=call.subresource or "",
+            namespace=call.namespace or "",
+            name=call.name or "",
+        )
+        checks = [attrs]
+        if attrs.subresource in CONNECT and _websocket(request):
+            # Kubernetes >= 1.31 (AuthorizePodWebsocketUpgradeCreatePermission):
+            # a websocket GET on exec/attach/portforward also needs `create`.
+            checks.append(dataclasses.replace(attrs, verb="create"))
+        for check in checks:
+            if self.request_log is not None:
+                self.request_log.write(self.cluster, check)
+            if call.kind not in kinds.REVIEWS:
+                self.authorizer.check(check)
+
     async def handle(self, request: web.Request, call: rest.Call) -> web.StreamResponse:
+        self.authorize(request, call)
+        if call.kind in kinds.REVIEWS:
+            if request.method != "POST" or call.name is not None:
+                raise ApiError(405, f"{request.method} is not allowed here")
+            answer = self.authorizer.review(
+                call.kind.kind, await rest.read_json(request)
+            )
+            return rest.respond(call.render(answer), 201)
         if call.subresource is not None:
             key = (call.kind.group, call.kind.plural, call.subresource)
             sub = self.subresources.get(key)
@@ -194,7 +243,7 @@ class ApiServer:
                 )
             return await sub(request, call)
         collection = call.name is None
-        if collection and request.method == "GET" and _is_watch(request):
+        if collection and request.method == "GET" and authz.is_watch(request):
             return await watch.serve(request, call, self.closing)
         no_namespace = call.kind.namespaced and call.namespace is None
         if collection and request.method == "POST" and no_namespace:
@@ -205,5 +254,7 @@ class ApiServer:
         return await verb(request, call)
 
 
-def _is_watch(request: web.Request) -> bool:
-    return request.query.get("watch", "").lower() in ("1", "true")
+def _websocket(request: web.Request) -> bool:
+    return request.method == "GET" and (
+        request.headers.get("Upgrade", "").lower() == "websocket"
+    )

@@ -35,7 +35,7 @@ from aiohttp import web
 
 from chaosext import mesh
 from chaosext.lab import dataplane, kinds
-from chaosext.lab.endpoints import service_hosts
+from chaosext.lab.endpointindex import service_hosts
 from chaosext.lab.store import Obj, Store
 from chaosext.mesh import kube, names
 

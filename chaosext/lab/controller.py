@@ -1,11 +1,15 @@
-"""The controller manager of one cluster: Deployments make pods, the scheduler
-places them, orphans are collected, and each Deployment's status is kept right.
+"""The controller manager of one cluster: Deployments own ReplicaSets, ReplicaSets
+own pods, the scheduler places them, the garbage collector removes what lost its
+owner, and every status is kept right, with the Events each controller records.
 
-Pods are named as ReplicaSets name them, `<deployment>-<hash10>-<rand5>`, and owned by
-a ReplicaSet `<deployment>-<hash10>` (not stored as an object). The hash covers the
-pod template and the cluster, so the same Deployment gets different pod names in
-different clusters. A template change rolls out new pods and removes old ones as
-new ones become ready.
+A Deployment's ReplicaSet for a pod template is `<deployment>-<hash10>`; the hash
+covers the template and the cluster, so the same Deployment gets different pod
+names in different clusters. Each ReplicaSet carries its revision
+(`deployment.kubernetes.io/revision`), so `kubectl rollout history` and
+`rollout undo` work: a template that matches an older ReplicaSet reuses it with the
+next revision. A rollout starts all new pods at once and scales the old
+ReplicaSets down as new pods become ready. Deployments created by anyone (the API,
+a topology, another controller writing to the store) are handled alike.
 """
 
 import asyncio
@@ -13,11 +17,9 @@ import copy
 import hashlib
 import json
 import logging
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from chaosext.lab import admission, kinds, rest, scheduler, selectors
+from chaosext.lab import endpointslices, events, kinds, replicaset, scheduler
 from chaosext.lab.errors import ApiError
 from chaosext.lab.kubelet import is_ready
 from chaosext.lab.store import Event, Obj, Store, timestamp
@@ -25,7 +27,17 @@ from chaosext.lab.store import Event, Obj, Store, timestamp
 log = logging.getLogger("meshdrill.lab.controller")
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_WATCHED = {kinds.DEPLOYMENT.key, kinds.POD.key, kinds.NODE.key}
+_WATCHED = {
+    kinds.DEPLOYMENT.key,
+    kinds.REPLICASET.key,
+    kinds.POD.key,
+    kinds.NODE.key,
+    kinds.SERVICE.key,
+}
+HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+COMPONENT = "deployment-controller"
 
 
 def template_hash(cluster: str, template: dict[str, Any]) -> str:
@@ -35,45 +47,48 @@ def template_hash(cluster: str, template: dict[str, Any]) -> str:
     return "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:10])
 
 
-def _deployment_of(pod: Obj) -> str | None:
-    owner = scheduler.owner_name(pod)
-    return owner.rsplit("-", 1)[0] if owner and "-" in owner else None
+def revision(obj: Obj) -> int:
+    value = (obj["metadata"].get("annotations") or {}).get(REVISION, "0")
+    return int(value) if value.isdigit() else 0
 
 
-def _delete_rank(
-    pod: Obj, zone_load: dict[str, int]
-) -> tuple[int, int, int, int, float]:
-    """Sort key: pods to remove first (unscheduled, not running, not ready, crowded,
-    newest), as the ReplicaSet controller ranks them."""
-    node = pod["spec"].get("nodeName")
-    return (
-        0 if not node else 1,
-        0 if pod.get("status", {}).get("phase") != "Running" else 1,
-        0 if not is_ready(pod) else 1,
-        -zone_load.get(node or "", 0),
-        -_epoch(pod["metadata"]["creationTimestamp"]),
-    )
+def _pruned(value: Any) -> Any:
+    """`value` without nulls and empty maps: what a Go struct decodes them to."""
+    if isinstance(value, dict):
+        pruned = {k: _pruned(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in pruned.items() if v != {}}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
 
 
-def _epoch(stamp: str) -> float:
-    return (
-        datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-    )
+def same_template(rs: Obj, template: dict[str, Any]) -> bool:
+    """The ReplicaSet's template is `template`, its pod-template-hash aside
+    (Kubernetes' EqualIgnoreHash)."""
+    mine = copy.deepcopy(rs["spec"]["template"])
+    ((mine.get("metadata") or {}).get("labels") or {}).pop(HASH_LABEL, None)
+    return bool(_pruned(mine) == _pruned(template))
 
 
 class Controller:
-    """Reconciles every Deployment of one cluster whenever pods, nodes or
-    Deployments change."""
+    """Reconciles every Deployment and ReplicaSet of one cluster whenever pods,
+    nodes, ReplicaSets or Deployments change."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._wake = asyncio.Event()
         self._wake.set()
+        self._node_changes: list[tuple[str, bool]] = []
         store.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
         if event.kind.key in _WATCHED:
             self._wake.set()
+        if event.kind is kinds.NODE and event.old is not None:
+            now = bool(event.object.get("spec", {}).get("unschedulable"))
+            before = bool(event.old.get("spec", {}).get("unschedulable"))
+            if now != before:
+                self._node_changes.append((event.object["metadata"]["name"], now))
 
     async def run(self) -> None:
         while True:
@@ -87,109 +102,176 @@ class Controller:
             await asyncio.sleep(0.005)  # let a burst of writes settle
 
     def reconcile(self) -> None:
+        self.record_node_changes()
+        replicaset.collect_garbage(self.store)
         for deploy in list(self.store.objects(kinds.DEPLOYMENT)):
             self.sync(deploy)
-        self.collect_orphans()
+        for rs in list(self.store.objects(kinds.REPLICASET)):
+            replicaset.sync(self.store, rs)
         scheduler.schedule_pending(self.store)
+        for rs in list(self.store.objects(kinds.REPLICASET)):
+            replicaset.update_status(self.store, rs)
         for deploy in list(self.store.objects(kinds.DEPLOYMENT)):
             self.update_status(deploy)
+        endpointslices.sync(self.store)
+
+    def record_node_changes(self) -> None:
+        """The kubelet's NodeNotSchedulable / NodeSchedulable events (cordon)."""
+        changes, self._node_changes = self._node_changes, []
+        for name, unschedulable in changes:
+            node = self.store.peek(kinds.NODE, "", name)
+            if node is None:
+                continue
+            reason = "NodeNotSchedulable" if unschedulable else "NodeSchedulable"
+            events.record(
+                self.store,
+                node,
+                kinds.NODE,
+                reason,
+                f"Node {name} status is now: {reason}",
+                "kubelet",
+                host=name,
+            )
 
     def owned(self, deploy: Obj) -> list[Obj]:
+        """The Deployment's ReplicaSets, oldest revision first."""
         meta = deploy["metadata"]
-        requirements = selectors.match_labels_selector(deploy["spec"]["selector"])
+        return sorted(
+            (
+                rs
+                for rs in self.store.objects(kinds.REPLICASET, meta["namespace"])
+                if replicaset.controller_uid(rs) == meta["uid"]
+            ),
+            key=revision,
+        )
+
+    def pods(self, deploy: Obj) -> list[Obj]:
+        """The pods of all the Deployment's ReplicaSets (not being deleted)."""
         return [
-            pod
-            for pod in self.store.objects(kinds.POD, meta["namespace"])
-            if _deployment_of(pod) == meta["name"]
-            and selectors.labels_match(
-                requirements, pod["metadata"].get("labels") or {}
-            )
+            p for rs in self.owned(deploy) for p in replicaset.pods_of(self.store, rs)
         ]
 
     def sync(self, deploy: Obj) -> None:
         meta = deploy["metadata"]
-        pod_hash = template_hash(self.store.cluster, deploy["spec"]["template"])
-        active = [
-            p for p in self.owned(deploy) if not p["metadata"].get("deletionTimestamp")
-        ]
-        new = [
-            p
-            for p in active
-            if p["metadata"]["labels"].get("pod-template-hash") == pod_hash
-        ]
-        old = [p for p in active if p not in new]
+        owned = self.owned(deploy)
+        template = deploy["spec"]["template"]
+        new = next(
+            (rs for rs in owned if same_template(rs, template)),
+            None,
+        )
+        top = max((revision(rs) for rs in owned), default=0)
+        if new is None:
+            new = self.create_replicaset(deploy, top + 1)
+        elif revision(new) < top:  # back to an older template (rollout undo)
+            new = self.annotate(kinds.REPLICASET, new, top + 1)
+        if revision(deploy) != revision(new):
+            self.annotate(kinds.DEPLOYMENT, deploy, revision(new))
         desired = int(deploy["spec"].get("replicas", 1))
-        for _ in range(desired - len(new)):
-            self.create_pod(deploy, pod_hash)
-        if len(new) > desired:
-            self.remove(new, len(new) - desired)
-        ready_new = sum(1 for p in new if is_ready(p))
+        self.scale(deploy, new, desired)
+        ready_new = sum(1 for p in replicaset.pods_of(self.store, new) if is_ready(p))
         keep_old = max(0, desired - ready_new)
-        if len(old) > keep_old:
-            self.remove(old, len(old) - keep_old)
+        for rs in reversed(
+            [r for r in owned if r["metadata"]["uid"] != new["metadata"]["uid"]]
+        ):
+            replicas = int(rs["spec"].get("replicas", 0))
+            kept = min(replicas, keep_old)
+            keep_old -= kept
+            self.scale(deploy, rs, kept)
+        self.clean_history(deploy, new)
         log.debug(
             "cluster %s: %s: %d wanted", self.store.cluster, meta["name"], desired
         )
 
-    def create_pod(self, deploy: Obj, pod_hash: str) -> None:
+    def create_replicaset(self, deploy: Obj, number: int) -> Obj:
         meta = deploy["metadata"]
         template = copy.deepcopy(deploy["spec"]["template"])
-        template_meta = template.get("metadata") or {}
-        rs_name = f"{meta['name']}-{pod_hash}"
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
+        pod_hash = template_hash(self.store.cluster, template)
+        labels = dict((template.get("metadata") or {}).get("labels") or {})
+        labels[HASH_LABEL] = pod_hash
+        template.setdefault("metadata", {})["labels"] = labels
+        selector = copy.deepcopy(deploy["spec"]["selector"])
+        selector.setdefault("matchLabels", {})[HASH_LABEL] = pod_hash
+        annotations = {
+            REVISION: str(number),
+            "deployment.kubernetes.io/desired-replicas": str(
+                deploy["spec"].get("replicas", 1)
+            ),
+            "deployment.kubernetes.io/max-replicas": str(
+                2 * int(deploy["spec"].get("replicas", 1))
+            ),
+        }
+        cause = (meta.get("annotations") or {}).get(CHANGE_CAUSE)
+        if cause:
+            annotations[CHANGE_CAUSE] = cause
+        rs = {
             "metadata": {
-                "generateName": f"{rs_name}-",
+                "name": f"{meta['name']}-{pod_hash}",
                 "namespace": meta["namespace"],
-                "labels": dict(template_meta.get("labels") or {})
-                | {"pod-template-hash": pod_hash},
-                "annotations": dict(template_meta.get("annotations") or {}),
+                "labels": labels,
+                "annotations": annotations,
                 "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "ReplicaSet",
-                        "name": rs_name,
-                        "uid": str(uuid.uuid5(uuid.UUID(meta["uid"]), pod_hash)),
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
+                    replicaset.owner_reference(deploy, kinds.DEPLOYMENT)
                 ],
             },
-            "spec": template["spec"],
+            "spec": {"replicas": 0, "selector": selector, "template": template},
+            "status": {"replicas": 0},
         }
-        self.store.create(kinds.POD, admission.admit(self.store, kinds.POD, pod, None))
+        return self.store.create(kinds.REPLICASET, rs)
 
-    def remove(self, pods: list[Obj], count: int) -> None:
-        load: dict[str, int] = {}
-        for pod in pods:
-            node = pod["spec"].get("nodeName") or ""
-            load[node] = load.get(node, 0) + 1
-        for pod in sorted(pods, key=lambda p: _delete_rank(p, load))[:count]:
-            meta = pod["metadata"]
-            rest.delete_pod(self.store, meta["namespace"], meta["name"], None)
+    def annotate(self, kind: kinds.Kind, obj: Obj, number: int) -> Obj:
+        def write(current: Obj) -> None:
+            annotations = current["metadata"].setdefault("annotations", {})
+            annotations[REVISION] = str(number)
 
-    def collect_orphans(self) -> None:
-        """Pods whose Deployment is gone are deleted (background cascading)."""
-        for pod in list(self.store.objects(kinds.POD)):
-            meta = pod["metadata"]
-            owner = _deployment_of(pod)
-            if owner is None or meta.get("deletionTimestamp"):
-                continue
-            if self.store.peek(kinds.DEPLOYMENT, meta["namespace"], owner) is None:
-                rest.delete_pod(self.store, meta["namespace"], meta["name"], None)
+        meta = obj["metadata"]
+        return self.store.mutate(kind, meta["namespace"], meta["name"], write)
+
+    def scale(self, deploy: Obj, rs: Obj, replicas: int) -> None:
+        before = int(rs["spec"].get("replicas", 0))
+        if before == replicas:
+            return
+
+        def write(current: Obj) -> None:
+            current["spec"]["replicas"] = replicas
+
+        meta = rs["metadata"]
+        self.store.mutate(kinds.REPLICASET, meta["namespace"], meta["name"], write)
+        direction = "up" if replicas > before else "down"
+        events.record(
+            self.store,
+            deploy,
+            kinds.DEPLOYMENT,
+            "ScalingReplicaSet",
+            f"Scaled {direction} replica set {meta['name']} "
+            f"from {before} to {replicas}",
+            COMPONENT,
+        )
+
+    def clean_history(self, deploy: Obj, new: Obj) -> None:
+        """Old, empty ReplicaSets beyond `revisionHistoryLimit` are deleted."""
+        limit = int(deploy["spec"].get("revisionHistoryLimit", 10))
+        old = [
+            rs
+            for rs in self.owned(deploy)
+            if rs["metadata"]["uid"] != new["metadata"]["uid"]
+            and not rs["spec"].get("replicas")
+            and not replicaset.pods_of(self.store, rs, terminating=True)
+        ]
+        for rs in old[: max(0, len(old) - limit)]:
+            meta = rs["metadata"]
+            self.store.delete(kinds.REPLICASET, meta["namespace"], meta["name"])
 
     def update_status(self, deploy: Obj) -> None:
         meta = deploy["metadata"]
-        pod_hash = template_hash(self.store.cluster, deploy["spec"]["template"])
-        active = [
-            p for p in self.owned(deploy) if not p["metadata"].get("deletionTimestamp")
-        ]
-        updated = [
-            p
-            for p in active
-            if p["metadata"]["labels"].get("pod-template-hash") == pod_hash
-        ]
+        owned = self.owned(deploy)
+        template = deploy["spec"]["template"]
+        new = next(
+            (rs for rs in owned if same_template(rs, template)),
+            None,
+        )
+        active = self.pods(deploy)
+        updated = replicaset.pods_of(self.store, new) if new is not None else []
+        new_name = new["metadata"]["name"] if new is not None else meta["name"]
         ready = sum(1 for p in active if is_ready(p))
         desired = int(deploy["spec"].get("replicas", 1))
         available = ready
@@ -221,7 +303,7 @@ class Controller:
                 "Progressing",
                 True,
                 "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                f'ReplicaSet "{meta["name"]}-{pod_hash}" '
+                f'ReplicaSet "{new_name}" '
                 + ("has successfully progressed." if complete else "is progressing."),
             ),
         ]

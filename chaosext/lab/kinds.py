@@ -21,6 +21,10 @@ class Kind:
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = CRUD_VERBS
+    stored_as: tuple[str, str] | None = None
+    """Another kind's bucket, when this is a second API for the same objects
+    (events.k8s.io/v1 Events are core/v1 Events seen differently)."""
+    crd: bool = False  # a custom resource (no strategic merge patch)
 
     @property
     def singular(self) -> str:
@@ -29,7 +33,7 @@ class Kind:
     @property
     def key(self) -> tuple[str, str]:
         """Where the store keeps these objects: one bucket per (group, plural)."""
-        return (self.group, self.plural)
+        return self.stored_as or (self.group, self.plural)
 
     def api_version(self, version: str | None = None) -> str:
         version = version or self.versions[0]
@@ -55,6 +59,23 @@ SERVICE = Kind(
     "", ("v1",), "Service", "services", True, ("svc",), ("status",), ("all",)
 )
 EVENT = Kind("", ("v1",), "Event", "events", True, ("ev",))
+EVENT_V1 = Kind(
+    "events.k8s.io", ("v1",), "Event", "events", True, ("ev",), stored_as=("", "events")
+)
+ENDPOINTS = Kind("", ("v1",), "Endpoints", "endpoints", True, ("ep",))
+ENDPOINT_SLICE = Kind(
+    "discovery.k8s.io", ("v1",), "EndpointSlice", "endpointslices", True
+)
+REPLICASET = Kind(
+    "apps",
+    ("v1",),
+    "ReplicaSet",
+    "replicasets",
+    True,
+    ("rs",),
+    ("scale", "status"),
+    ("all",),
+)
 DEPLOYMENT = Kind(
     "apps",
     ("v1",),
@@ -66,8 +87,35 @@ DEPLOYMENT = Kind(
     ("all",),
 )
 DESTINATION_RULE = Kind(
-    ISTIO, ISTIO_VERSIONS, "DestinationRule", "destinationrules", True, ("dr",)
+    ISTIO, ISTIO_VERSIONS, "DestinationRule", "destinationrules", True, ("dr",),
+    crd=True,
+)  # fmt: skip
+# Review kinds: only `create`, answered at once and never stored.
+SELF_SUBJECT_ACCESS_REVIEW = Kind(
+    "authorization.k8s.io",
+    ("v1",),
+    "SelfSubjectAccessReview",
+    "selfsubjectaccessreviews",
+    False,
+    verbs=("create",),
 )
+SELF_SUBJECT_RULES_REVIEW = Kind(
+    "authorization.k8s.io",
+    ("v1",),
+    "SelfSubjectRulesReview",
+    "selfsubjectrulesreviews",
+    False,
+    verbs=("create",),
+)
+SELF_SUBJECT_REVIEW = Kind(
+    "authentication.k8s.io",
+    ("v1",),
+    "SelfSubjectReview",
+    "selfsubjectreviews",
+    False,
+    verbs=("create",),
+)
+REVIEWS = (SELF_SUBJECT_ACCESS_REVIEW, SELF_SUBJECT_RULES_REVIEW, SELF_SUBJECT_REVIEW)
 
 KINDS: tuple[Kind, ...] = (
     NAMESPACE,
@@ -75,19 +123,26 @@ KINDS: tuple[Kind, ...] = (
     POD,
     SERVICE,
     EVENT,
+    ENDPOINTS,
     DEPLOYMENT,
+    REPLICASET,
+    EVENT_V1,
+    ENDPOINT_SLICE,
+    *REVIEWS,
     DESTINATION_RULE,
-    Kind(ISTIO, ISTIO_VERSIONS, "VirtualService", "virtualservices", True, ("vs",)),
-    Kind(ISTIO, ISTIO_VERSIONS, "Gateway", "gateways", True, ("gw",)),
-    Kind(ISTIO, ISTIO_VERSIONS, "ServiceEntry", "serviceentries", True, ("se",)),
-    Kind("gateway.networking.k8s.io", ("v1",), "Gateway", "gateways", True, ("gtw",)),
-)
+    Kind(ISTIO, ISTIO_VERSIONS, "VirtualService", "virtualservices", True, ("vs",),
+         crd=True),
+    Kind(ISTIO, ISTIO_VERSIONS, "Gateway", "gateways", True, ("gw",), crd=True),
+    Kind(ISTIO, ISTIO_VERSIONS, "ServiceEntry", "serviceentries", True, ("se",),
+         crd=True),
+    Kind("gateway.networking.k8s.io", ("v1",), "Gateway", "gateways", True, ("gtw",),
+         crd=True),
+)  # fmt: skip
 
-# Groups that exist only for a subresource (Eviction, Scale) still appear in /apis.
-EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = (
-    ("policy", "v1"),
-    ("autoscaling", "v1"),
-)
+# Groups that exist only for a subresource (Eviction, Scale) are not listed in
+# /apis: a real server lists them because it serves their kinds too (PDBs, HPAs),
+# and an empty group makes `kubectl api-resources` fail.
+EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = ()
 
 
 def find(group: str, version: str, plural: str) -> Kind | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import kinds, rest
+from chaosext.lab import events, kinds, podlogs, rest
 from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION, ROLE_ANNOTATION
 from chaosext.lab.podserver import NO_FAULT, Fault, PodServer, parse_fault
 from chaosext.lab.store import Event, Obj, Store, timestamp
@@ -79,6 +79,7 @@ class Kubelet:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._stopped = False
+        self.closing = asyncio.Event()  # set on stop: followed logs end
         self.warming = True
         """While the lab starts, pods are Ready at once: the topology describes a
         cluster that is already running. Pods created later take `ready_after`."""
@@ -89,20 +90,29 @@ class Kubelet:
         return ("127.0.0.1", server.port) if server and server.port else None
 
     async def logs(self, request: web.Request, call: rest.Call) -> web.StreamResponse:
-        """`pods/{name}/log`: the pod server's log (no follow, one container)."""
-        assert call.name is not None
-        pod = self.store.get(kinds.POD, call.namespace or "", call.name)
-        server = self.servers.get((pod["metadata"]["namespace"], call.name))
-        lines = list(server.log) if server is not None else []
-        tail = request.query.get("tailLines")
-        if tail is not None and tail.isdigit():
-            lines = lines[-int(tail) :] if int(tail) else []
-        text = "".join(f"{line}\n" for line in lines)
-        return web.Response(text=text, content_type="text/plain")
+        """`pods/{name}/log` (see `podlogs`)."""
+        return await podlogs.serve(
+            request, call, self.store, self.servers.get, self.closing
+        )
 
     def _on_event(self, event: Event) -> None:
         if event.kind is kinds.POD:
             self._wake.set()
+
+    def _record(self, pod: Obj, reason: str, message: str) -> None:
+        """One Event per container, as the kubelet on the pod's node reports."""
+        for container in pod["spec"].get("containers") or []:
+            name = container["name"]
+            events.record(
+                self.store,
+                pod,
+                kinds.POD,
+                reason,
+                message.format(name, image=container.get("image", "")),
+                "kubelet",
+                host=pod["spec"].get("nodeName", ""),
+                field_path=f"spec.containers{{{name}}}",
+            )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
@@ -140,6 +150,7 @@ class Kubelet:
             elif meta.get("deletionTimestamp"):
                 if key not in self._terminating:
                     self._terminating.add(key)
+                    self._record(pod, "Killing", "Stopping container {}")
                     grace = float(meta.get("deletionGracePeriodSeconds") or 0)
                     delay = min(self.timing.terminate_after, grace)
                     self._spawn(self._finish(key, meta["uid"], delay))
@@ -213,7 +224,12 @@ class Kubelet:
 
         if self._still(key, uid) is None or self._stopped:
             return
-        self.store.mutate(kinds.POD, *key, running)
+        pod = self.store.mutate(kinds.POD, *key, running)
+        self._record(
+            pod, "Pulled", 'Container image "{image}" already present on machine'
+        )
+        self._record(pod, "Created", "Created container: {}")
+        self._record(pod, "Started", "Started container {}")
         await asyncio.sleep(0 if self.warming else self.timing.ready_after)
         pod = self._still(key, uid)
         if pod is None or pod["metadata"].get("deletionTimestamp") or self._stopped:
@@ -238,6 +254,7 @@ class Kubelet:
 
     async def stop(self) -> None:
         self._stopped = True
+        self.closing.set()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -104,7 +104,8 @@ def strategic_merge(target: Any, patch: Any) -> Any:
     return result
 
 
-def _merge_key(field: str, parent: Any) -> str | None:
+def merge_key(field: str, parent: Any) -> str | None:
+    """The key a strategic merge patch merges the list `field` of `parent` by."""
     if field == "ports":
         is_container = isinstance(parent, dict) and "image" in parent
         return "containerPort" if is_container else "port"
@@ -115,7 +116,7 @@ def _merge_list(field: str, current: Any, patch: list[Any], parent: Any) -> list
     current = list(current) if isinstance(current, list) else []
     if field in SET_LISTS:
         return current + [v for v in patch if v not in current]
-    key = _merge_key(field, parent)
+    key = merge_key(field, parent)
     if key is None or not all(isinstance(item, dict) for item in patch):
         return [item for item in copy.deepcopy(patch) if item != {"$patch": "replace"}]
     if any(item.get("$patch") == "replace" for item in patch):

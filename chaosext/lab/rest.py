@@ -11,7 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import admission, kinds, patching, tables
+from chaosext.lab import (
+    admission,
+    events,
+    fieldvalidation,
+    kinds,
+    kubeproto,
+    managedfields,
+    patching,
+    tables,
+)
 from chaosext.lab.errors import ApiError
 from chaosext.lab.store import Obj, Store
 
@@ -33,8 +42,15 @@ class Call:
     def cluster(self) -> str:
         return self.store.cluster
 
+    def field_selector(self, request: web.Request) -> str | None:
+        """The request's field selector, in the stored objects' field names."""
+        text = request.query.get("fieldSelector")
+        return events.core_field_selector(text) if self.kind is kinds.EVENT_V1 else text
+
     def render(self, obj: Obj) -> Obj:
         """The object as served at the requested version."""
+        if self.kind is kinds.EVENT_V1:
+            obj = events.to_events_v1(obj)
         obj["apiVersion"] = self.kind.api_version(self.version)
         obj["kind"] = self.kind.kind
         return obj
@@ -49,13 +65,8 @@ def respond(data: Any, status: int = 200) -> web.Response:
 
 
 async def read_json(request: web.Request) -> Any:
-    if "protobuf" in request.content_type:
-        raise ApiError(
-            415,
-            f"the body of the request was in an unknown format - accepted media types "
-            f"include: {JSON}, {patching.MERGE_PATCH}, {patching.JSON_PATCH}, "
-            f"{patching.STRATEGIC_PATCH}",
-        )
+    if request.content_type == kubeproto.MEDIA_TYPE:
+        return kubeproto.decode(await request.read())
     raw = await request.read()
     if not raw.strip():
         return None
@@ -96,7 +107,7 @@ async def list_objects(request: web.Request, call: Call) -> web.Response:
         call.kind,
         call.namespace,
         query.get("labelSelector"),
-        query.get("fieldSelector"),
+        call.field_selector(request),
     )
     rv = str(call.store.resource_version)
     if wants_table(request):
@@ -132,6 +143,8 @@ async def get_object(request: web.Request, call: Call) -> web.Response:
 def _check_identity(call: Call, body: Any, name: str | None) -> Obj:
     if not isinstance(body, dict):
         raise ApiError.bad_request("the request body must be a JSON object")
+    if call.kind is kinds.EVENT_V1:
+        body = events.from_events_v1(body) | {"kind": call.kind.kind}
     kind = body.get("kind")
     if kind is not None and kind != call.kind.kind:
         raise ApiError.bad_request(
@@ -162,32 +175,46 @@ def _namespace_exists(call: Call, namespace: str) -> None:
         raise ApiError.not_found("", "namespaces", namespace)
 
 
-async def create_object(request: web.Request, call: Call) -> web.Response:
-    body = _check_identity(call, await read_json(request), None)
+async def create_object(request: web.Request, call: Call) -> web.StreamResponse:
+    raw = await read_json(request)
+    warnings = fieldvalidation.check(request, call.kind, call.version, raw)
+    body = _check_identity(call, raw, None)
     if call.kind.namespaced:
         _namespace_exists(call, body["metadata"]["namespace"])
     obj = admission.admit(call.store, call.kind, body, None)
-    if dry_run(request):
-        return respond(call.render(obj), 201)
-    return respond(call.render(call.store.create(call.kind, obj)), 201)
+    _managed(request, call, None, obj)
+    if not dry_run(request):
+        obj = call.store.create(call.kind, obj)
+    return fieldvalidation.warn(respond(call.render(obj), 201), warnings)
 
 
 def _keep_status(call: Call) -> bool:
     return call.kind.key in admission.STATUS_KINDS
 
 
-async def replace_object(request: web.Request, call: Call) -> web.Response:
-    body = _check_identity(call, await read_json(request), call.name)
+async def replace_object(request: web.Request, call: Call) -> web.StreamResponse:
+    raw = await read_json(request)
+    warnings = fieldvalidation.check(request, call.kind, call.version, raw)
+    body = _check_identity(call, raw, call.name)
     old = call.store.get(call.kind, call.namespace or "", body["metadata"]["name"])
     obj = admission.admit(call.store, call.kind, body, old)
-    if dry_run(request):
-        return respond(call.render(obj))
-    stored = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
-    return respond(call.render(stored))
+    _managed(request, call, old, obj)
+    if not dry_run(request):
+        obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
+    return fieldvalidation.warn(respond(call.render(obj)), warnings)
 
 
 def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
     """`old` with the request's patch applied, name and namespace kept."""
+    if call.kind is kinds.EVENT_V1:
+        old = events.to_events_v1(old)
+    if call.kind.crd and request.content_type == patching.STRATEGIC_PATCH:
+        raise ApiError(
+            415,
+            "the body of the request was in an unknown format - accepted media "
+            f"types include: {patching.JSON_PATCH}, {patching.MERGE_PATCH}, "
+            f"{patching.APPLY_PATCH}",
+        )
     new = patching.apply(request.content_type, old, body)
     if not isinstance(new.get("metadata"), dict):
         raise ApiError.invalid("metadata: Required value", call.kind.kind)
@@ -197,19 +224,64 @@ def patched(call: Call, request: web.Request, old: Obj, body: Any) -> Obj:
     return new
 
 
-async def patch_object(request: web.Request, call: Call) -> web.Response:
+async def patch_object(request: web.Request, call: Call) -> web.StreamResponse:
     assert call.name is not None
     # Read the body before the object: no await may fall between reading the object
     # and storing the patched one, or a controller's update in between would make
     # a patch without resourceVersion conflict, which a real API server never does.
+    if request.content_type == patching.APPLY_PATCH:
+        return await apply_object(request, call)
     body = await read_json(request)
     old = call.store.get(call.kind, call.namespace or "", call.name)
     new = patched(call, request, old, body)
+    json_patch = request.content_type == patching.JSON_PATCH
+    checked = new if json_patch else body
+    warnings = fieldvalidation.check(request, call.kind, call.version, checked)
+    if call.kind is kinds.EVENT_V1:
+        new = events.from_events_v1(new)
     obj = admission.admit(call.store, call.kind, new, old)
-    if dry_run(request):
-        return respond(call.render(obj))
-    stored = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
-    return respond(call.render(stored))
+    _managed(request, call, old, obj)
+    if not dry_run(request):
+        obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
+    return fieldvalidation.warn(respond(call.render(obj)), warnings)
+
+
+def _managed(request: web.Request, call: Call, old: Obj | None, new: Obj) -> None:
+    """Record the write's changed fields for its field manager."""
+    manager = managedfields.manager_of(
+        request.query, request.headers.get("User-Agent", "")
+    )
+    version = call.kind.api_version(call.version)
+    managedfields.record_update(old, new, manager, version, call.kind.crd)
+
+
+async def apply_object(request: web.Request, call: Call) -> web.StreamResponse:
+    """Server-side apply: PATCH with application/apply-patch+yaml."""
+    assert call.name is not None
+    config = managedfields.read_config(await request.read())
+    warnings = fieldvalidation.check(request, call.kind, call.version, config)
+    manager = request.query.get("fieldManager")
+    if not manager:
+        raise ApiError.bad_request(
+            "PATCH with application/apply-patch+yaml requires a fieldManager"
+        )
+    _check_identity(call, config, call.name)
+    old = call.store.peek(call.kind, call.namespace or "", call.name)
+    if old is None and call.kind.namespaced:
+        _namespace_exists(call, config["metadata"]["namespace"])
+    force = request.query.get("force", "").lower() == "true"
+    version = call.kind.api_version(call.version)
+    new = managedfields.apply(
+        old, config, manager, version, force=force, crd=call.kind.crd
+    )
+    obj = admission.admit(call.store, call.kind, new, old)
+    if not dry_run(request):
+        if old is None:
+            obj = call.store.create(call.kind, obj)
+        else:
+            obj = call.store.replace(call.kind, obj, keep_status=_keep_status(call))
+    status = 201 if old is None else 200
+    return fieldvalidation.warn(respond(call.render(obj), status), warnings)
 
 
 async def delete_options(request: web.Request) -> dict[str, Any]:
@@ -271,7 +343,7 @@ async def delete_collection(request: web.Request, call: Call) -> web.Response:
         call.kind,
         call.namespace,
         request.query.get("labelSelector"),
-        request.query.get("fieldSelector"),
+        call.field_selector(request),
     )
     for obj in items:
         ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]

@@ -5,9 +5,13 @@ Like the default scheduler's topology spread: among schedulable nodes (not
 same owner wins, then the node with the fewest; ties go to the topology's order.
 """
 
-from chaosext.lab import kinds
+import weakref
+
+from chaosext.lab import events, kinds
 from chaosext.lab.objects import ZONE_LABEL
-from chaosext.lab.store import Obj, Store, timestamp
+from chaosext.lab.store import Event, Obj, Store, timestamp
+
+COMPONENT = "default-scheduler"
 
 
 def owner_name(pod: Obj) -> str | None:
@@ -17,24 +21,53 @@ def owner_name(pod: Obj) -> str | None:
     return None
 
 
-def _peers(store: Store, pod: Obj) -> list[Obj]:
-    """Scheduled, running-or-starting pods of the same owner (or same labels)."""
+def _group(pod: Obj) -> tuple[str, ...]:
+    """Pods of one group spread together: the same owner, or (no owner) the same
+    labels, in one namespace."""
+    meta = pod["metadata"]
     owner = owner_name(pod)
-    labels = pod["metadata"].get("labels") or {}
-    peers = []
-    for other in store.objects(kinds.POD, pod["metadata"]["namespace"]):
-        if other["metadata"].get("deletionTimestamp") or not other["spec"].get(
-            "nodeName"
-        ):
-            continue
-        same = (
-            owner_name(other) == owner
-            if owner is not None
-            else (other["metadata"].get("labels") or {}) == labels
-        )
-        if same:
-            peers.append(other)
-    return peers
+    if owner is not None:
+        return (meta["namespace"], "owner", owner)
+    labels = sorted((meta.get("labels") or {}).items())
+    return (meta["namespace"], "labels", *(f"{k}={v}" for k, v in labels))
+
+
+class _Placement:
+    """Per group, how many scheduled, running-or-starting pods each node holds;
+    kept from the store's events so placing a pod costs O(nodes), not O(pods)."""
+
+    def __init__(self, store: Store) -> None:
+        self.counts: dict[tuple[str, ...], dict[str, int]] = {}
+        for pod in store.objects(kinds.POD):
+            self._add(pod, 1)
+        store.subscribe(self._on_event)
+
+    def _add(self, pod: Obj | None, sign: int) -> None:
+        if pod is None or pod["metadata"].get("deletionTimestamp"):
+            return
+        node = pod["spec"].get("nodeName")
+        if node:
+            per_node = self.counts.setdefault(_group(pod), {})
+            per_node[node] = per_node.get(node, 0) + sign
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind.key == kinds.POD.key:
+            self._add(event.old, -1)
+            if event.type != "DELETED":
+                self._add(event.object, 1)
+
+
+_placements: "weakref.WeakKeyDictionary[Store, _Placement]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _per_node(store: Store, pod: Obj) -> dict[str, int]:
+    """Scheduled, running-or-starting pods of the same owner (or labels) per node."""
+    placement = _placements.get(store)
+    if placement is None:
+        placement = _placements[store] = _Placement(store)
+    return placement.counts.get(_group(pod), {})
 
 
 def schedulable(node: Obj, pod: Obj) -> bool:
@@ -58,11 +91,10 @@ def pick_node(store: Store, pod: Obj) -> str | None:
     }
     per_node: dict[str, int] = {}
     per_zone: dict[str, int] = {}
-    for peer in _peers(store, pod):
-        node = peer["spec"]["nodeName"]
-        per_node[node] = per_node.get(node, 0) + 1
+    for node, count in _per_node(store, pod).items():
+        per_node[node] = per_node.get(node, 0) + count
         zone = zone_of.get(node, "")
-        per_zone[zone] = per_zone.get(zone, 0) + 1
+        per_zone[zone] = per_zone.get(zone, 0) + count
     best = min(
         nodes,
         key=lambda n: (
@@ -97,7 +129,15 @@ def schedule_pending(store: Store) -> None:
                     }
                 ]
 
-            store.mutate(kinds.POD, ns, name, bind)
+            bound = store.mutate(kinds.POD, ns, name, bind)
+            events.record(
+                store,
+                bound,
+                kinds.POD,
+                "Scheduled",
+                f"Successfully assigned {ns}/{name} to {node}",
+                COMPONENT,
+            )
             continue
         total = sum(1 for _ in store.objects(kinds.NODE))
         message = (
@@ -120,4 +160,13 @@ def schedule_pending(store: Store) -> None:
                 }
             ]
 
-        store.mutate(kinds.POD, ns, name, unschedulable)
+        pending_pod = store.mutate(kinds.POD, ns, name, unschedulable)
+        events.record(
+            store,
+            pending_pod,
+            kinds.POD,
+            "FailedScheduling",
+            message,
+            COMPONENT,
+            warning=True,
+        )

@@ -139,7 +139,10 @@ FIELDS: dict[str, dict[str, FieldGetter]] = {
         "involvedObject.uid": lambda o: _involved(o, "uid"),
         "involvedObject.apiVersion": lambda o: _involved(o, "apiVersion"),
         "involvedObject.fieldPath": lambda o: _involved(o, "fieldPath"),
+        "involvedObject.resourceVersion": lambda o: _involved(o, "resourceVersion"),
         "reason": lambda o: o.get("reason", ""),
+        "reportingComponent": lambda o: o.get("reportingComponent", ""),
+        "source": lambda o: (o.get("source") or {}).get("component", ""),
         "type": lambda o: o.get("type", ""),
     },
 }

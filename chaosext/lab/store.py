@@ -92,6 +92,9 @@ class Store:
             raise ApiError.not_found(kind.group, kind.plural, name)
         return copy.deepcopy(obj)
 
+    def count(self, kind: Kind) -> int:
+        return len(self._bucket(kind))
+
     def objects(self, kind: Kind, namespace: str | None = None) -> Iterator[Obj]:
         """The stored objects themselves (do not mutate), sorted by namespace/name."""
         bucket = self._bucket(kind)
@@ -142,7 +145,7 @@ class Store:
             raise ApiError.already_exists(kind.group, kind.plural, meta["name"])
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp()
-        for field in ("resourceVersion", "deletionTimestamp", "managedFields"):
+        for field in ("resourceVersion", "deletionTimestamp"):
             meta.pop(field, None)
         if kind.group:
             meta["generation"] = 1

@@ -107,10 +107,43 @@ def _containers(deploy: Obj, field: str) -> str:
     return ",".join(str(c.get(field, "")) for c in containers)
 
 
+def _endpoints(obj: Obj) -> str:
+    found = [
+        f"{address['ip']}:{port['port']}"
+        for subset in obj.get("subsets") or []
+        for address in subset.get("addresses") or []
+        for port in subset.get("ports") or []
+    ]
+    if not found:
+        return "<none>"
+    shown = ",".join(found[:3])
+    return shown + (f" + {len(found) - 3} more..." if len(found) > 3 else "")
+
+
 def _selector_text(selector: Any) -> str:
     if not selector:
         return "<none>"
     return ",".join(f"{k}={v}" for k, v in selector.items())
+
+
+def _last_seen(event: Obj) -> str:
+    stamp = event.get("lastTimestamp") or event.get("eventTime") or ""
+    if not stamp:
+        return "<unknown>"
+    return age({"metadata": {"creationTimestamp": stamp[:19] + "Z"}})
+
+
+def _involved(event: Obj) -> str:
+    ref = event.get("involvedObject") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+def _source(event: Obj) -> str:
+    source = event.get("source") or {}
+    parts = [source.get("component") or event.get("reportingComponent", "")]
+    if source.get("host"):
+        parts.append(source["host"])
+    return ", ".join(p for p in parts if p)
 
 
 NAME: Column = ("Name", "string", 0, lambda o: o["metadata"]["name"])
@@ -219,6 +252,60 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
     kinds.NAMESPACE.key: [
         NAME,
         ("Status", "string", 0, lambda o: o.get("status", {}).get("phase", "")),
+        AGE,
+    ],
+    kinds.EVENT.key: [
+        ("Last Seen", "string", 0, _last_seen),
+        ("Type", "string", 0, lambda o: o.get("type", "")),
+        ("Reason", "string", 0, lambda o: o.get("reason", "")),
+        ("Object", "string", 0, _involved),
+        (
+            "Subobject",
+            "string",
+            1,
+            lambda o: (o.get("involvedObject") or {}).get("fieldPath", ""),
+        ),
+        ("Source", "string", 1, _source),
+        ("Message", "string", 0, lambda o: o.get("message", "")),
+        (
+            "First Seen",
+            "string",
+            1,
+            lambda o: age(
+                {"metadata": {"creationTimestamp": o.get("firstTimestamp") or ""}}
+            ),
+        ),
+        ("Count", "string", 1, lambda o: str(o.get("count", 1))),
+        ("Name", "string", 1, lambda o: o["metadata"]["name"]),
+    ],
+    kinds.REPLICASET.key: [
+        NAME,
+        ("Desired", "integer", 0, lambda o: o["spec"].get("replicas", 0)),
+        (
+            "Current",
+            "integer",
+            0,
+            lambda o: (o.get("status") or {}).get("replicas", 0),
+        ),
+        (
+            "Ready",
+            "integer",
+            0,
+            lambda o: (o.get("status") or {}).get("readyReplicas", 0),
+        ),
+        AGE,
+        ("Containers", "string", 1, lambda o: _containers(o, "name")),
+        ("Images", "string", 1, lambda o: _containers(o, "image")),
+        (
+            "Selector",
+            "string",
+            1,
+            lambda o: selectors.selector_string(o["spec"].get("selector")),
+        ),
+    ],
+    kinds.ENDPOINTS.key: [
+        NAME,
+        ("Endpoints", "string", 0, _endpoints),
         AGE,
     ],
     kinds.DESTINATION_RULE.key: [

@@ -50,6 +50,8 @@ class Cluster:
     network: str
     region: str
     nodes: tuple[Node, ...]
+    eastwest: str | None = None
+    """The zone of the cluster's east-west gateway (istio-eastwestgateway), if any."""
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -146,6 +148,8 @@ class Topology:
     resources: tuple[Resources, ...] = ()
     waypoints: tuple[Waypoint, ...] = ()
     seed: int | None = None
+    access: tuple[Mapping[str, tuple[str, ...]], ...] | None = None
+    """RBAC rules of the kubeconfig's user; None: a cluster admin."""
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:

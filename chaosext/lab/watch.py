@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaosext.lab import rest, selectors, store
+from chaosext.lab import rest, selectors, store, tables
 from chaosext.lab.errors import ApiError
 
 DEFAULT_TIMEOUT = 1800.0
@@ -23,7 +23,7 @@ class Filter:
         self.call = call
         self.labels = selectors.parse_labels(request.query.get("labelSelector"))
         self.fields = selectors.parse_fields(
-            request.query.get("fieldSelector"), call.kind.plural
+            call.field_selector(request), call.kind.plural
         )
 
     def matches(self, obj: store.Obj | None) -> bool:
@@ -52,10 +52,29 @@ class Filter:
         return None
 
 
-def _line(call: rest.Call, type_: str, obj: Any) -> bytes:
-    if type_ != "ERROR":
-        obj = call.render(json.loads(json.dumps(obj)))
-    return json.dumps({"type": type_, "object": obj}).encode() + b"\n"
+class Lines:
+    """Watch events as JSON lines: objects, or one-row Tables (`as=Table`), with
+    the column definitions on the first event only, as the API server sends them."""
+
+    def __init__(self, call: rest.Call, request: web.Request) -> None:
+        self.call = call
+        self.table = rest.wants_table(request)
+        self.include = request.query.get("includeObject", "Metadata")
+        self.first = True
+
+    def __call__(self, type_: str, obj: Any) -> bytes:
+        call = self.call
+        if type_ != "ERROR":
+            obj = json.loads(json.dumps(obj))
+            if self.table:
+                rv = obj["metadata"].get("resourceVersion", "")
+                obj = tables.table(call.kind, [obj], rv, self.include, call.render)
+                if not self.first:
+                    del obj["columnDefinitions"]
+                self.first = False
+            else:
+                obj = call.render(obj)
+        return json.dumps({"type": type_, "object": obj}).encode() + b"\n"
 
 
 async def serve(
@@ -63,6 +82,7 @@ async def serve(
 ) -> web.StreamResponse:
     """Stream events until the timeout, the client leaves, or the server stops."""
     filt = Filter(call, request)
+    line = Lines(call, request)
     timeout = float(request.query.get("timeoutSeconds", DEFAULT_TIMEOUT))
     since = request.query.get("resourceVersion", "")
     backlog: list[store.Event] | None = []
@@ -78,17 +98,17 @@ async def serve(
         await response.prepare(request)
         if backlog is None:
             expired = ApiError(410, f"too old resource version: {since}", "Expired")
-            await response.write(_line(call, "ERROR", expired.status()))
+            await response.write(line("ERROR", expired.status()))
             return response
         if since in ("", "0"):
             for obj in list(call.store.objects(call.kind, call.namespace)):
                 if filt.matches(obj):
-                    await response.write(_line(call, "ADDED", obj))
+                    await response.write(line("ADDED", obj))
         for event in backlog:
             seen = filt.translate(event)
             if seen:
-                await response.write(_line(call, *seen))
-        await _pump(response, call, filt, queue, closing, timeout)
+                await response.write(line(*seen))
+        await _pump(response, line, filt, queue, closing, timeout)
     except ConnectionError:
         pass  # the client went away
     finally:
@@ -98,7 +118,7 @@ async def serve(
 
 async def _pump(
     response: web.StreamResponse,
-    call: rest.Call,
+    line: Lines,
     filt: Filter,
     queue: asyncio.Queue[store.Event],
     closing: asyncio.Event,
@@ -121,7 +141,7 @@ async def _pump(
                 continue
             seen = filt.translate(getter.result())
             if seen:
-                await response.write(_line(call, *seen))
+                await response.write(line(*seen))
     finally:
         closed.cancel()
         with contextlib.suppress(asyncio.CancelledError):
