@@ -15,6 +15,7 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.zone",
     "chaosext.actions.pods",
     "chaosext.actions.faults",
+    "chaosext.actions.httpfault",
 )
 PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting")
 

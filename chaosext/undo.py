@@ -4,7 +4,8 @@ Used by the rollbacks, the restore control (for one run) and `meshdrill recover`
 (for every run, after a crash). Each kind of change has exactly one undo:
 - a Deployment scaled by `scale_to_zero`: `spec.replicas` back to the prior count;
 - a Node cordoned by `cordon_zone`: `spec.unschedulable` back to its prior value;
-- a Pod given a fault by a fault action: the fault annotation removed.
+- a Pod given a fault by a fault action: the fault annotation removed;
+- an EnvoyFilter created by `inject_http_fault`: deleted (`chaosext.created`).
 Undo removes the restore record in the same patch, so undoing twice is harmless.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from chaosext import clusters
+from chaosext import clusters, created
 from chaosext.annotations import RESTORE_KEY, RestoreRecord, read_record
 from chaosext.mesh import names
 
@@ -27,7 +28,7 @@ class Change:
     """One object meshdrill changed and has not restored yet."""
 
     context: str
-    kind: str  # "deployment" | "node" | "pod"
+    kind: str  # "deployment" | "node" | "pod" | "envoyfilter"
     namespace: str
     name: str
     record: RestoreRecord
@@ -87,6 +88,26 @@ def find_changes(
             found.append(
                 Change(cluster.context, kind, meta.namespace or "", meta.name, record)
             )
+    for obj in created.envoy_filters(cluster, namespaces):
+        meta = obj["metadata"]
+        try:
+            record = created.record_of(obj)
+        except ValueError as exc:
+            problem = (
+                f"envoyfilter {meta['namespace']}/{meta['name']} in context"
+                f" '{cluster.context}': {exc}"
+            )
+            if malformed is None:
+                raise ValueError(problem) from exc
+            malformed.append(problem)
+            continue
+        if run_id is None or record.run == run_id:
+            found.append(
+                Change(
+                    cluster.context, "envoyfilter", meta["namespace"], meta["name"],
+                    record,
+                )
+            )  # fmt: skip
     return found
 
 
@@ -161,5 +182,7 @@ def undo(cluster: clusters.Cluster, change: Change) -> None:
                 change.namespace,
                 {"metadata": {"annotations": annotations}},
             )
+    elif change.kind == "envoyfilter":
+        created.delete_envoy_filter(cluster, change.namespace, change.name)
     else:
         raise ValueError(f"unknown kind of change '{change.kind}'")

@@ -37,7 +37,7 @@ log = logging.getLogger("meshdrill.lab")
 
 SETTLE_BASE = 30.0
 SETTLE_PER_POD = 0.01
-PLUGINS: tuple[str, ...] = ("chaosext.lab.clients",)
+PLUGINS: tuple[str, ...] = ("chaosext.lab.clients", "chaosext.lab.sidecarfaults")
 """Modules with `async def attach(lab: Lab) -> None` (e.g. exec, client proxies)."""
 
 
