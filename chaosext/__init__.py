@@ -16,6 +16,7 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.pods",
     "chaosext.actions.faults",
     "chaosext.actions.httpfault",
+    "chaosext.actions.outages",
 )
 PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting")
 

@@ -135,6 +135,8 @@ class ControlPlane:
         self._flush_handle: asyncio.Handle | None = None
         self._last_push = float("-inf")
         self.pushes = 0
+        self.paused: set[str] = set()
+        """Clusters whose istiod is down: their proxies get no push (`istiod`)."""
         for cluster, store in stores.items():
             store.subscribe(self._listener(cluster))
             for kind in (kinds.SERVICE, kinds.POD):  # objects stored before us
@@ -216,6 +218,8 @@ class ControlPlane:
             configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
             built = self.index.endpoints(host)
             for view in self._views.get(host, ()):
+                if view.proxy_cluster in self.paused:
+                    continue  # keeps its last snapshot: istiod is down
                 key = (view.proxy_cluster, view.proxy_namespace)
                 config = configs.get(key)
                 if config is None:
@@ -223,6 +227,16 @@ class ControlPlane:
                 due = view.offer((config, built.endpoints, built.addresses), now)
                 if due is not None and self.recorder is not None:
                     self.recorder.snapshot(view, due[1], due[0])
+
+    def pause(self, cluster: str) -> None:
+        """Stop pushing to the proxies of `cluster` (its istiod is down)."""
+        self.paused.add(cluster)
+
+    def resume(self, cluster: str) -> None:
+        """Push to the proxies of `cluster` again: everything, at once."""
+        self.paused.discard(cluster)
+        self._all_config = True
+        self._schedule()
 
     # -- state --------------------------------------------------------------------
 

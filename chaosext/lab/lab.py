@@ -37,7 +37,12 @@ log = logging.getLogger("meshdrill.lab")
 
 SETTLE_BASE = 30.0
 SETTLE_PER_POD = 0.01
-PLUGINS: tuple[str, ...] = ("chaosext.lab.clients", "chaosext.lab.sidecarfaults")
+PLUGINS: tuple[str, ...] = (
+    "chaosext.lab.clients",
+    "chaosext.lab.sidecarfaults",
+    "chaosext.lab.istiod",
+    "chaosext.lab.eastwest",
+)
 """Modules with `async def attach(lab: Lab) -> None` (e.g. exec, client proxies)."""
 
 
@@ -121,6 +126,8 @@ class Lab:
         self.waypoints: dict[tuple[str, str, str], WaypointRef] = {}
         """(cluster, namespace, name) -> the waypoints that route now (the
         topology's, and those made for waypoint Gateways: `meshcontrol`)."""
+        self.networks_cut_off: set[str] = set()
+        """Networks whose east-west gateways are all down (`eastwest`)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         for spec in topology.clusters:
@@ -146,7 +153,8 @@ class Lab:
     def upstream(self, proxy: mesh.Proxy, host: str) -> Upstream:
         """A Router for `host` as seen by `proxy`, fed by the control plane."""
         view = self.control_plane.view(host, proxy)
-        return Upstream(proxy, view, random.Random(self.rng.random()))
+        rng = random.Random(self.rng.random())
+        return Upstream(proxy, view, rng, cut_off=self.networks_cut_off)
 
     def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
         self._cleanups.append(cleanup)
