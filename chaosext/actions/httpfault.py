@@ -255,6 +255,11 @@ def _ensure(
                 )
             except clusters.Conflict:
                 continue  # created meanwhile (AlreadyExists): look at it again
+            except clusters.NotFound as exc:
+                raise clusters.NotFound(
+                    f"{cluster.describe()} does not serve EnvoyFilters"
+                    f" ({group}/{version}): is Istio installed, with its CRDs?"
+                ) from exc
             return True
         held = annotations.read_record((current["metadata"]).get("annotations"))
         if held is None:

@@ -53,7 +53,13 @@ def restore_control_plane(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> scale.ScaleResult | annotations.Plan:
-    """Put istiod back to the replicas `control_plane_outage` recorded (idempotent)."""
+    """Put istiod back to the replica count `control_plane_outage` recorded on it.
+
+    Idempotent: with no record on the Deployment there is nothing to restore
+    (`changed` false); a record of another run is left to that run or to
+    `meshdrill recover`. Fails (ActivityFailed) when the Deployment is missing or
+    the cluster cannot be reached.
+    """
     return scale.restore(
         deployment, namespace, context, configuration, secrets, "restore_control_plane"
     )
@@ -84,7 +90,13 @@ def restore_gateway(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> scale.ScaleResult | annotations.Plan:
-    """Put the gateway back to the replicas `gateway_outage` recorded (idempotent)."""
+    """Put the gateway back to the replica count `gateway_outage` recorded on it.
+
+    Idempotent: with no record on the Deployment there is nothing to restore
+    (`changed` false); a record of another run is left to that run or to
+    `meshdrill recover`. Fails (ActivityFailed) when the Deployment is missing or
+    the cluster cannot be reached.
+    """
     return scale.restore(
         gateway, namespace, context, configuration, secrets, "restore_gateway"
     )
