@@ -24,6 +24,12 @@ pytestmark = pytest.mark.slow
 NAME = "meshdrill-fault-hello-world"
 GROUP = ("networking.istio.io", "v1alpha3")
 LINGER = {"consecutive": "1000", "failover_deadline": "120"}
+TYPO = """apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: typo, namespace: default}
+spec:
+  workloadSelektor: {labels: {app: hello-world}}
+"""
 
 
 def _filters(lab: runtime.LabInfo, context: str = "cluster-a") -> list[dict[str, Any]]:
@@ -81,6 +87,10 @@ def test_inject_http_fault_is_an_envoyfilter_callers_eject_and_clear_deletes(
     assert patch["match"]["context"] == "SIDECAR_INBOUND"
     assert patch["patch"]["value"]["typed_config"]["abort"]["http_status"] == 503
     assert _filters(lab, "cluster-b") == [], "one context only"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(TYPO)
+    rejected = kubectl(lab, tmp_path / "cache", "apply", "-f", str(typo), check=False)
+    assert 'unknown field "spec.workloadSelektor"' in rejected.stderr
 
     # The sidecars answer 503; the pods stay up and Ready, with no annotation.
     wait_for(lambda: _answers(lab) == {503}, 10, "cluster-a's pods answering 503")
@@ -131,6 +141,23 @@ def test_another_runs_filter_is_refused_and_recovered_without_its_record(
         ("envoyfilter", NAME, "run-a")
     ]
     assert _filters(lab) == []
+
+    # Half the requests: some answers fail, some do not.
+    httpfault.inject_http_fault(
+        "app=hello-world", context="cluster-a", status=500, percentage=50,
+        configuration=mine,
+    )  # fmt: skip
+    address = _pods(lab, "cluster-a")[0].metadata.annotations[ADDRESS_ANNOTATION]
+
+    def statuses() -> set[int]:
+        with requests.Session() as session:
+            url = f"http://{address}/hostname"
+            return {session.get(url, timeout=5).status_code for _ in range(40)}
+
+    wait_for(lambda: statuses() == {200, 500}, 10, "half the answers 500")
+    httpfault.clear_http_fault(
+        "app=hello-world", context="cluster-a", configuration=mine
+    )
 
 
 def test_sigint_mid_drill_deletes_the_filter_and_no_pod_is_annotated(
