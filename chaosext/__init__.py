@@ -16,6 +16,8 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.pods",
     "chaosext.actions.faults",
     "chaosext.actions.conformance",
+    "chaosext.actions.httpfault",
+    "chaosext.actions.outages",
 )
 PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting", "probes.preflight")
 

@@ -553,16 +553,18 @@ def outlier_ejection() -> Json:
         "selector": "${selector}",
         "namespace": "${namespace}",
         "context": "${cluster_a_context}",
-        "mechanism": "${fault_mechanism}",
     }
     return drill(
         title="Outlier ejection: failing pods are ejected, then taken back",
         description=(
-            "Guide 000 with guide 001's notes. Cluster A's pods stay up but answer"
-            " 503. Outlier detection (consecutive5xxErrors 1, maxEjectionPercent 100)"
-            " ejects them: 100% cluster B, with at most `error_budget` client errors"
-            " on the way. The fault cleared, traffic returns after the ejection time"
-            " (baseEjectionTime 30 s), 50/50 again."
+            "Guide 000 with guide 001's notes. Cluster A's pods stay up but their"
+            " sidecars answer 503: an Istio EnvoyFilter puts Envoy's HTTP fault filter"
+            " on the workload's inbound listener in cluster A only (the application"
+            " is not asked to do anything). Outlier detection (consecutive5xxErrors 1,"
+            " maxEjectionPercent 100) ejects them: 100% cluster B, with at most"
+            " `error_budget` client errors on the way. The EnvoyFilter deleted,"
+            " traffic returns after the ejection time (baseEjectionTime 30 s),"
+            " 50/50 again."
         ),
         tags=["tier:outlier-ejection", "guide-000"],
         preflight=preflight_probe(
@@ -573,7 +575,7 @@ def outlier_ejection() -> Json:
             **STATISTICS,
             "samples": 400,
             "fault_status": 503,
-            "fault_mechanism": "annotation",
+            "fault_percentage": 100,
             "error_budget": 10,
             "recovery_deadline": 90,
         },
@@ -583,10 +585,14 @@ def outlier_ejection() -> Json:
         ),
         method=[
             action(
-                "cluster-a-pods-answer-503",
-                "chaosext.actions.faults",
-                "inject_fault",
-                {**fault, "status": "${fault_status}"},
+                "cluster-a-sidecars-answer-503",
+                "chaosext.actions.httpfault",
+                "inject_http_fault",
+                {
+                    **fault,
+                    "status": "${fault_status}",
+                    "percentage": "${fault_percentage}",
+                },
             ),
             wait_probe(
                 "failing-pods-are-ejected",
@@ -598,7 +604,10 @@ def outlier_ejection() -> Json:
                 max_transition_errors="${error_budget}",
             ),
             action(
-                "cluster-a-pods-heal", "chaosext.actions.faults", "clear_fault", fault
+                "cluster-a-fault-removed",
+                "chaosext.actions.httpfault",
+                "clear_http_fault",
+                fault,
             ),
             wait_probe(
                 "traffic-returns-after-the-ejection-time",
@@ -611,7 +620,12 @@ def outlier_ejection() -> Json:
             ),
         ],
         rollbacks=[
-            action("clear-the-fault", "chaosext.actions.faults", "clear_fault", fault)
+            action(
+                "remove-the-fault",
+                "chaosext.actions.httpfault",
+                "clear_http_fault",
+                fault,
+            )
         ],
     )
 

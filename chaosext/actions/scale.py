@@ -43,6 +43,18 @@ def scale_to_zero(
     KUBERNETES_CONTEXT inside `provider.secrets`).
     Returns: context, namespace, deployment, prior_replicas, replicas, changed, at.
     """
+    return zero(deployment, namespace, context, configuration, secrets)
+
+
+def zero(
+    deployment: str,
+    namespace: str,
+    context: str,
+    configuration: Configuration,
+    secrets: Secrets,
+    action: str = "scale_to_zero",
+) -> ScaleResult | annotations.Plan:
+    """`scale_to_zero`, its record and its errors naming `action`."""
     what = f"deployment {namespace}/{deployment}"
     run_id = annotations.run_id_of(configuration)
     try:
@@ -63,7 +75,7 @@ def scale_to_zero(
                     return None  # this run holds it already
                 replicas = current.spec.replicas
                 prior = {"replicas": int(replicas if replicas is not None else 1)}
-                mine = annotations.RestoreRecord(run_id, "scale_to_zero", prior)
+                mine = annotations.RestoreRecord(run_id, action, prior)
                 return annotations.record_patch(mine)
 
             obj, record = annotations.hold(
@@ -103,7 +115,7 @@ def scale_to_zero(
                 at=time.time(),
             )
     except (clusters.ClusterError, annotations.Held, ValueError) as exc:
-        raise ActivityFailed(f"scale_to_zero: {exc}") from exc
+        raise ActivityFailed(f"{action}: {exc}") from exc
 
 
 def restore_replicas(
@@ -121,6 +133,18 @@ def restore_replicas(
     Fails (ActivityFailed) when the Deployment is missing or the cluster cannot be
     reached.
     """
+    return restore(deployment, namespace, context, configuration, secrets)
+
+
+def restore(
+    deployment: str,
+    namespace: str,
+    context: str,
+    configuration: Configuration,
+    secrets: Secrets,
+    action: str = "restore_replicas",
+) -> ScaleResult | annotations.Plan:
+    """`restore_replicas`, its errors naming `action`."""
     what = f"deployment {namespace}/{deployment}"
     run_id = annotations.run_id_of(configuration)
     try:
@@ -153,7 +177,7 @@ def restore_replicas(
             result["changed"] = True
             return result
     except (clusters.ClusterError, ValueError) as exc:
-        raise ActivityFailed(f"restore_replicas: {exc}") from exc
+        raise ActivityFailed(f"{action}: {exc}") from exc
 
 
 def _read(

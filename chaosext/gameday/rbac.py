@@ -56,11 +56,18 @@ NAMESPACED_RULES: tuple[Rule, ...] = (
         "verbs": ["get", "list", "patch"],
     },
     # locality of answering pods, exec targets (deploy/NAME), same-zone pod
-    # deletion (zone_failover), pod faults with their restore record (outlier)
+    # deletion (zone_failover); (the lab-only annotation faults would need patch)
     {
         "apiGroups": [""],
         "resources": ["pods"],
-        "verbs": ["get", "list", "delete", "patch"],
+        "verbs": ["get", "list", "delete"],
+    },
+    # sidecar faults (outlier): create the EnvoyFilter with its restore record,
+    # read and delete it; the restore control and recover list them by label
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["envoyfilters"],
+        "verbs": ["get", "list", "create", "delete"],
     },
     # zone_outage evicts the workload's pods from the cordoned zone
     {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},

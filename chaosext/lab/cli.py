@@ -44,7 +44,10 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     up.add_argument("--detach", action="store_true", help="run in the background")
     up.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for --detach"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for --detach (default: by the topology's size)",
     )
     state_dir_option(up)
     up.set_defaults(func=cmd_up)

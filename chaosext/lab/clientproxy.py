@@ -35,7 +35,7 @@ from aiohttp import web
 
 from chaosext import mesh
 from chaosext.lab import dataplane, kinds
-from chaosext.lab.endpoints import service_hosts
+from chaosext.lab.endpointindex import service_hosts
 from chaosext.lab.store import Obj, Store
 from chaosext.mesh import kube, names
 
@@ -272,6 +272,11 @@ class ClientProxy:
         try:
             if not port:
                 raise aiohttp.ClientConnectionError(f"{name} has no address")
+            if upstream.cut_off and any(
+                e.name == name and dataplane.is_cut_off(upstream, e)
+                for e in snapshot.endpoints
+            ):
+                raise aiohttp.ClientConnectionError(f"{name}: east-west gateway down")
             async with self.shared.session.request(
                 request.method,
                 f"http://{ip}:{port}{request.path_qs}",

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from chaosext import mesh
 from chaosext.lab import exec as labexec
-from chaosext.lab import kinds, objects, rest
+from chaosext.lab import kinds, meshcontrol, objects, rest
 from chaosext.lab.clientproxy import ClientProxy, Mesh, WaypointRef
 from chaosext.lab.store import Obj, Store
 from chaosext.lab.topology import Client, Topology, Waypoint
@@ -141,7 +141,9 @@ async def attach(lab: "Lab") -> None:
     topology = lab.topology
     for wp in topology.waypoints:
         seed(lab.clusters[wp.cluster].store, waypoint_deployment(wp))
-    waypoints = waypoint_refs(lab)
+    waypoints = lab.waypoints
+    waypoints.update(waypoint_refs(lab))
+    meshcontrol.attach(lab, waypoints)
     shared = Mesh(
         {name: rt.store for name, rt in lab.clusters.items()},
         waypoints,

@@ -1,7 +1,7 @@
 """Compact field trees of the custom resources the lab serves, for server-side
 field validation (unknown fields), written from Istio's and the Gateway API's
 CRD schemas (networking.istio.io v1: DestinationRule, VirtualService, Gateway,
-ServiceEntry; gateway.networking.k8s.io v1: Gateway).
+ServiceEntry; v1alpha3: EnvoyFilter; gateway.networking.k8s.io v1: Gateway).
 
 A tree is a dict of the known fields of an object; a field's value is another
 tree (an object), a one-element list holding a tree (a list of objects), or
@@ -161,12 +161,26 @@ GATEWAY_API_GATEWAY: Tree = {
     "backendTLS": ANY,
 }
 
+ENVOY_FILTER: Tree = {
+    "workloadSelector": {"labels": ANY},
+    "targetRefs": [{"group": ANY, "kind": ANY, "name": ANY, "namespace": ANY}],
+    "configPatches": [
+        {
+            "applyTo": ANY,
+            "match": ANY,  # context, proxy, listener, routeConfiguration, cluster
+            "patch": {"operation": ANY, "value": ANY, "filterClass": ANY},
+        }
+    ],
+    "priority": ANY,
+}
+
 SPECS: dict[tuple[str, str], Tree] = {
     ("networking.istio.io", "DestinationRule"): DESTINATION_RULE,
     ("networking.istio.io", "VirtualService"): VIRTUAL_SERVICE,
     ("networking.istio.io", "Gateway"): ISTIO_GATEWAY,
     ("networking.istio.io", "ServiceEntry"): SERVICE_ENTRY,
     ("gateway.networking.k8s.io", "Gateway"): GATEWAY_API_GATEWAY,
+    ("networking.istio.io", "EnvoyFilter"): ENVOY_FILTER,
 }
 
 

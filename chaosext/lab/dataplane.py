@@ -12,7 +12,7 @@ call `forward`.
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -54,8 +54,12 @@ class Upstream:
         view: EndpointView,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        cut_off: Collection[str] = (),
     ) -> None:
         self.proxy = proxy
+        self.cut_off = cut_off
+        """Networks this proxy cannot reach unless it is in them (their east-west
+        gateways are down: `eastwest`); read live."""
         self.view = view
         self.clock = clock
         snapshot = view.current(clock())
@@ -94,6 +98,12 @@ class Reply:
     attempts: int = 0
 
 
+def is_cut_off(upstream: Upstream, endpoint: mesh.Endpoint) -> bool:
+    """Whether `endpoint` is on another network whose east-west gateway is down."""
+    network = endpoint.network
+    return network != upstream.proxy.network and network in upstream.cut_off
+
+
 def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
 
@@ -119,6 +129,11 @@ async def forward(
         try:
             if not port:
                 raise aiohttp.ClientConnectionError(f"{endpoint.name} has no address")
+            network = endpoint.network
+            if network != upstream.proxy.network and network in upstream.cut_off:
+                raise aiohttp.ClientConnectionError(
+                    f"{network}: east-west gateway down"
+                )
             async with session.request(
                 method,
                 f"http://{host}:{port}{path}",

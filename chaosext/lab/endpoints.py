@@ -1,46 +1,53 @@
 """The lab's istiod: endpoint discovery across every cluster, pushed to each proxy's
 `EndpointView` after `timing.propagation` seconds (as EDS pushes lag the API).
 
-A host's endpoints are the scheduled, non-terminating pods selected by the Services
-serving that host in any cluster: `<svc>.<ns>.svc.cluster.local` (namespace sameness),
-the hosts in a Service's `lab.meshdrill.io/hosts` annotation, and
-`<svc>.<ns>.mesh.internal` for Services labelled `solo.io/service-scope=global`.
-Locality comes from the pod's node labels. The routing config (DestinationRule,
-traffic distribution, mesh default) is read from the proxy's own cluster; the
-DestinationRule is the one istiod's lookup finds for the proxy's namespace
-(`mesh.lookup.destination_rule`).
+Endpoints are kept incrementally by `endpointindex.EndpointIndex` (a pod event costs
+that pod only). Store events only mark hosts dirty; one push per dirty host is made
+on the event loop soon after (at most one every `PUSH_INTERVAL` under churn, as
+istiod debounces), so an API write never waits for proxy work. Each push offers
+every view of the host one snapshot; a view keeps its pending snapshots in order
+and shows the newest that is due. Locality comes from the pod's node labels. The
+routing config (DestinationRule, traffic distribution, mesh default) is read from
+the proxy's own cluster; the DestinationRule is the one istiod's lookup finds for
+the proxy's namespace (`mesh.lookup.destination_rule`). `recorder`, when set, is
+told of every snapshot a view will show (see `groundtruth`).
 """
 
+import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chaosext import mesh
 from chaosext.lab import kinds
-from chaosext.lab.kubelet import is_ready
-from chaosext.lab.objects import (
-    NETWORK_LABEL,
-    REGION_LABEL,
-    SUBZONE_LABEL,
-    ZONE_LABEL,
+from chaosext.lab.endpointindex import (
+    GLOBAL_SCOPE_LABEL,
+    Address,
+    AddressOf,
+    EndpointIndex,
+    service_hosts,
 )
-from chaosext.lab.store import Event, Obj, Store
-from chaosext.mesh import kube, lookup, names
+from chaosext.lab.store import Event, Store
+from chaosext.mesh import lookup, names
+
+__all__ = [
+    "GLOBAL_SCOPE_LABEL",
+    "Address",
+    "AddressOf",
+    "ControlPlane",
+    "EndpointView",
+    "Snapshot",
+    "service_hosts",
+]
 
 TRAFFIC_DISTRIBUTION_ANNOTATION = names.TRAFFIC_DISTRIBUTION
-GLOBAL_SCOPE_LABEL = names.SERVICE_SCOPE
-_RELEVANT = {
-    kinds.POD.key,
-    kinds.SERVICE.key,
-    kinds.NODE.key,
-    kinds.NAMESPACE.key,
-    kinds.DESTINATION_RULE.key,
-}
+PUSH_INTERVAL = 0.02
+"""Seconds between two pushes while changes keep coming (istiod's debounce)."""
+_CONFIG_KINDS = {kinds.NAMESPACE.key, kinds.DESTINATION_RULE.key}
 
-Address = tuple[str, int]
-AddressOf = Callable[[str, str, str], Address | None]  # cluster, namespace, pod
+Content = tuple[mesh.ServiceConfig, tuple[mesh.Endpoint, ...], Mapping[str, Address]]
 
 
 @dataclass(frozen=True)
@@ -53,9 +60,9 @@ class Snapshot:
     addresses: Mapping[str, Address]
 
 
-def service_hosts(service: Obj) -> set[str]:
-    """The mesh hosts a Service serves (`mesh.kube.service_hosts`)."""
-    return kube.service_hosts(service)
+class Recorder(Protocol):
+    def snapshot(self, view: "EndpointView", snapshot: Snapshot, at: float) -> None:
+        """`view` shows `snapshot` from monotonic time `at` on."""
 
 
 class EndpointView:
@@ -66,33 +73,35 @@ class EndpointView:
         host: str,
         proxy_cluster: str,
         propagation: float,
-        first: tuple[mesh.ServiceConfig, tuple[mesh.Endpoint, ...], dict[str, Address]],
+        first: Content,
+        proxy: mesh.Proxy | None = None,
         proxy_namespace: str = "",
     ) -> None:
         self.host = host
         self.proxy_cluster = proxy_cluster
-        self.proxy_namespace = proxy_namespace
+        self.proxy = proxy
+        self.proxy_namespace = proxy.namespace if proxy else proxy_namespace
         self.propagation = propagation
         self._content = first
         self._version = 1
         self._current = Snapshot(1, *first)
         self._pending: deque[tuple[float, Snapshot]] = deque()
 
-    def offer(
-        self,
-        content: tuple[
-            mesh.ServiceConfig, tuple[mesh.Endpoint, ...], dict[str, Address]
-        ],
-        now: float,
-    ) -> None:
-        """The control plane's latest state; kept only if it changed something."""
-        if content == self._content:
-            return
+    def offer(self, content: Content, now: float) -> tuple[float, Snapshot] | None:
+        """The control plane's latest state; kept only if it changed something.
+        Returns (when it becomes visible, the snapshot) if kept."""
+        old = self._content
+        if (
+            content[0] == old[0]
+            and (content[1] is old[1] or content[1] == old[1])
+            and (content[2] is old[2] or content[2] == old[2])
+        ):
+            return None
         self._content = content
         self._version += 1
-        self._pending.append(
-            (now + self.propagation, Snapshot(self._version, *content))
-        )
+        due = (now + self.propagation, Snapshot(self._version, *content))
+        self._pending.append(due)
+        return due
 
     def current(self, now: float) -> Snapshot:
         """The newest snapshot that has reached the proxy by `now`."""
@@ -117,98 +126,143 @@ class ControlPlane:
         self.networks = networks
         self.mesh_locality_lb = dict(mesh_locality_lb)
         self.propagation = propagation
-        self.address_of = address_of
         self.clock = clock
-        self._views: list[EndpointView] = []
-        for store in stores.values():
-            store.subscribe(self._on_event)
+        self.recorder: Recorder | None = None
+        self.index = EndpointIndex(stores, networks, address_of, self._dirty)
+        self._views: dict[str, list[EndpointView]] = {}
+        self._dirty_hosts: dict[str, bool] = {}  # host -> endpoints changed
+        self._all_config = False
+        self._flush_handle: asyncio.Handle | None = None
+        self._last_push = float("-inf")
+        self.pushes = 0
+        self.paused: set[str] = set()
+        """Clusters whose istiod is down: their proxies get no push (`istiod`)."""
+        for cluster, store in stores.items():
+            store.subscribe(self._listener(cluster))
+            for kind in (kinds.SERVICE, kinds.POD):  # objects stored before us
+                for obj in list(store.objects(kind)):
+                    self.index.on_event(cluster, Event("ADDED", kind, obj, None, 0))
+
+    def _listener(self, cluster: str) -> Callable[[Event], None]:
+        def on_event(event: Event) -> None:
+            if event.kind.key in _CONFIG_KINDS:
+                self._all_config = True
+                self._schedule()
+            else:
+                self.index.on_event(cluster, event)
+
+        return on_event
 
     def view(
-        self, host: str, proxy_cluster: str, proxy_namespace: str = ""
+        self, host: str, proxy: mesh.Proxy | str, proxy_namespace: str = ""
     ) -> EndpointView:
-        """A new view of `host` for a proxy in `proxy_cluster` and `proxy_namespace`
-        (its namespace decides which DestinationRule applies)."""
+        """A new view of `host` for a proxy (or any proxy of a cluster and
+        namespace: its namespace decides which DestinationRule applies)."""
+        if isinstance(proxy, str):
+            cluster, identity = proxy, None
+        else:
+            cluster, identity = proxy.cluster, proxy
+            proxy_namespace = proxy.namespace
         view = EndpointView(
             host,
-            proxy_cluster,
+            cluster,
             self.propagation,
-            self.compute(host, proxy_cluster, proxy_namespace),
+            self.compute(host, cluster, proxy_namespace),
+            identity,
             proxy_namespace,
         )
-        self._views.append(view)
+        self._views.setdefault(host, []).append(view)
+        if self.recorder is not None:
+            now = self.clock()
+            self.recorder.snapshot(view, view.current(now), now)
         return view
 
-    def _on_event(self, event: Event) -> None:
-        if event.kind.key not in _RELEVANT:
+    def views(self) -> list[EndpointView]:
+        return [v for views in self._views.values() for v in views]
+
+    # -- pushes -------------------------------------------------------------------
+
+    def _dirty(self, hosts: Iterable[str], endpoints: bool) -> None:
+        for host in hosts:
+            if host in self._views:
+                self._dirty_hosts[host] = (
+                    self._dirty_hosts.get(host, False) or endpoints
+                )
+        if self._dirty_hosts:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self._flush_handle is not None or not self._views:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): push now
+            self.flush()
+            return
+        wait = self._last_push + PUSH_INTERVAL - self.clock()
+        if wait > 0:
+            self._flush_handle = loop.call_later(wait, self.flush)
+        else:
+            self._flush_handle = loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Offer every dirty host's state to its views, now."""
+        self._flush_handle = None
+        hosts = list(self._views) if self._all_config else list(self._dirty_hosts)
+        self._dirty_hosts.clear()
+        self._all_config = False
         now = self.clock()
-        for view in self._views:
-            view.offer(
-                self.compute(view.host, view.proxy_cluster, view.proxy_namespace), now
-            )
+        self._last_push = now
+        self.pushes += 1
+        for host in hosts:
+            configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
+            built = self.index.endpoints(host)
+            for view in self._views.get(host, ()):
+                if view.proxy_cluster in self.paused:
+                    continue  # keeps its last snapshot: istiod is down
+                key = (view.proxy_cluster, view.proxy_namespace)
+                config = configs.get(key)
+                if config is None:
+                    config = configs[key] = self.config(host, *key)
+                due = view.offer((config, built.endpoints, built.addresses), now)
+                if due is not None and self.recorder is not None:
+                    self.recorder.snapshot(view, due[1], due[0])
+
+    def pause(self, cluster: str) -> None:
+        """Stop pushing to the proxies of `cluster` (its istiod is down)."""
+        self.paused.add(cluster)
+
+    def resume(self, cluster: str) -> None:
+        """Push to the proxies of `cluster` again: everything, at once."""
+        self.paused.discard(cluster)
+        self._all_config = True
+        self._schedule()
+
+    # -- state --------------------------------------------------------------------
 
     def compute(
         self, host: str, proxy_cluster: str, proxy_namespace: str = ""
-    ) -> tuple[mesh.ServiceConfig, tuple[mesh.Endpoint, ...], dict[str, Address]]:
+    ) -> Content:
         """The ServiceConfig, endpoints and pod addresses for `host` right now."""
-        endpoints: list[mesh.Endpoint] = []
-        addresses: dict[str, Address] = {}
-        services: dict[str, Obj] = {}
-        for cluster, store in self.stores.items():
-            for service in store.objects(kinds.SERVICE):
-                if host not in service_hosts(service):
-                    continue
-                services.setdefault(cluster, service)
-                for endpoint, address in self._endpoints(cluster, store, service):
-                    if endpoint.name not in addresses:
-                        endpoints.append(endpoint)
-                        addresses[endpoint.name] = address
-        owner = services.get(proxy_cluster) or next(iter(services.values()), None)
-        service_namespace = owner["metadata"]["namespace"] if owner else ""
-        config = mesh.ServiceConfig(
+        built = self.index.endpoints(host)
+        config = self.config(host, proxy_cluster, proxy_namespace)
+        return config, built.endpoints, built.addresses
+
+    def config(
+        self, host: str, proxy_cluster: str, proxy_namespace: str = ""
+    ) -> mesh.ServiceConfig:
+        """The ServiceConfig a proxy in `proxy_cluster` and `proxy_namespace` gets
+        for `host`."""
+        serving = self.index.serving(host)
+        owner = serving.get(proxy_cluster) or next(iter(serving.values()), None)
+        return mesh.ServiceConfig(
             host=host,
             destination_rule=self._destination_rule(
-                host, proxy_cluster, proxy_namespace, service_namespace
+                host, proxy_cluster, proxy_namespace, owner[0] if owner else ""
             ),
-            traffic_distribution=self._distribution(services, proxy_cluster),
+            traffic_distribution=self._distribution(host, proxy_cluster),
             mesh_locality_lb=self.mesh_locality_lb,
         )
-        return config, tuple(endpoints), addresses
-
-    def _endpoints(
-        self, cluster: str, store: Store, service: Obj
-    ) -> list[tuple[mesh.Endpoint, Address]]:
-        selector = service["spec"].get("selector") or {}
-        if not selector:
-            return []
-        out = []
-        for pod in store.objects(kinds.POD, service["metadata"]["namespace"]):
-            labels = pod["metadata"].get("labels") or {}
-            node_name = pod["spec"].get("nodeName")
-            if pod["metadata"].get("deletionTimestamp") or not node_name:
-                continue
-            if any(labels.get(k) != v for k, v in selector.items()):
-                continue
-            node = store.peek(kinds.NODE, "", node_name)
-            node_labels = (node or {}).get("metadata", {}).get("labels") or {}
-            address = self.address_of(
-                cluster, pod["metadata"]["namespace"], pod["metadata"]["name"]
-            )
-            endpoint = mesh.Endpoint(
-                name=pod["metadata"]["name"],
-                cluster=cluster,
-                network=node_labels.get(NETWORK_LABEL, self.networks.get(cluster, "")),
-                locality=mesh.Locality(
-                    node_labels.get(REGION_LABEL, ""),
-                    node_labels.get(ZONE_LABEL, ""),
-                    node_labels.get(SUBZONE_LABEL, ""),
-                ),
-                labels=dict(labels),
-                node=node_name,
-                ready=is_ready(pod) and address is not None,
-            )
-            out.append((endpoint, address or ("127.0.0.1", 0)))
-        return out
 
     def _destination_rule(
         self, host: str, cluster: str, proxy_namespace: str, service_namespace: str
@@ -225,8 +279,12 @@ class ControlPlane:
         )
         return dict(found.spec) if found else None
 
-    def _distribution(self, services: dict[str, Obj], cluster: str) -> str | None:
-        service = services.get(cluster) or next(iter(services.values()), None)
+    def _distribution(self, host: str, cluster: str) -> str | None:
+        serving = self.index.serving(host)
+        owner = cluster if cluster in serving else next(iter(serving), None)
+        if owner is None:
+            return None
+        service = self.stores[owner].peek(kinds.SERVICE, *serving[owner])
         if service is None:
             return None
         spec_value = service["spec"].get("trafficDistribution")
@@ -237,7 +295,6 @@ class ControlPlane:
         )
         if annotation:
             return str(annotation)
-        owner = next(c for c, s in services.items() if s is service)
         namespace = self.stores[owner].peek(
             kinds.NAMESPACE, "", service["metadata"]["namespace"]
         )

@@ -137,6 +137,7 @@ KINDS: tuple[Kind, ...] = (
          crd=True),
     Kind("gateway.networking.k8s.io", ("v1",), "Gateway", "gateways", True, ("gtw",),
          crd=True),
+    Kind(ISTIO, ("v1alpha3",), "EnvoyFilter", "envoyfilters", True, crd=True),
 )  # fmt: skip
 
 # Groups that exist only for a subresource (Eviction, Scale) are not listed in

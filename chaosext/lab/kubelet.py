@@ -80,6 +80,9 @@ class Kubelet:
         self._wake = asyncio.Event()
         self._stopped = False
         self.closing = asyncio.Event()  # set on stop: followed logs end
+        self.sidecar_faults: dict[PodKey, Fault] = {}
+        """Faults the pods' sidecars apply (EnvoyFilters: `sidecarfaults`); a
+        pod's own fault annotation, when it has one, comes first."""
         self.warming = True
         """While the lab starts, pods are Ready at once: the topology describes a
         cluster that is already running. Pods created later take `ready_after`."""
@@ -170,9 +173,10 @@ class Kubelet:
         pod = self.store.peek(kinds.POD, *key)
         if pod is None:
             return NO_FAULT
-        return parse_fault(
+        own = parse_fault(
             (pod["metadata"].get("annotations") or {}).get(FAULT_ANNOTATION)
         )
+        return own if own != NO_FAULT else self.sidecar_faults.get(key, NO_FAULT)
 
     def _apply_refuse(self, key: PodKey) -> None:
         server = self.servers.get(key)

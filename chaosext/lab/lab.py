@@ -17,23 +17,39 @@ import secrets
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from chaosext import mesh
 from chaosext.lab import admission, kinds, objects
 from chaosext.lab.apiserver import ApiServer
 from chaosext.lab.authz import Authorizer
+from chaosext.lab.clientproxy import WaypointRef
 from chaosext.lab.controller import Controller
 from chaosext.lab.dataplane import Upstream
 from chaosext.lab.endpoints import Address, ControlPlane
 from chaosext.lab.gateway import IngressGateway
+from chaosext.lab.groundtruth import GroundTruth
 from chaosext.lab.kubelet import Kubelet
 from chaosext.lab.store import Obj, Store
 from chaosext.lab.topology import Cluster, Topology
 
 log = logging.getLogger("meshdrill.lab")
 
-PLUGINS: tuple[str, ...] = ("chaosext.lab.clients",)
+SETTLE_BASE = 30.0
+SETTLE_PER_POD = 0.01
+PLUGINS: tuple[str, ...] = (
+    "chaosext.lab.clients",
+    "chaosext.lab.sidecarfaults",
+    "chaosext.lab.istiod",
+    "chaosext.lab.eastwest",
+)
 """Modules with `async def attach(lab: Lab) -> None` (e.g. exec, client proxies)."""
+
+
+def settle_limit(topology: Topology) -> float:
+    """Seconds a lab may take to come up: 30, plus 10 ms per seeded pod."""
+    pods = sum(sum(w.replicas.values()) for w in topology.workloads)
+    return SETTLE_BASE + SETTLE_PER_POD * pods
 
 
 @dataclass
@@ -97,13 +113,21 @@ class Lab:
         topology: Topology,
         token: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        ground_truth: Path | None = None,
     ) -> None:
+        """`ground_truth`: where to record routing changes (`groundtruth`)."""
         self.topology = topology
+        self.ground_truth = ground_truth
         self.ssl_context = ssl_context
         self.token = token or secrets.token_urlsafe(24)
         self.rng = random.Random(topology.seed)
         self.clusters: dict[str, ClusterRuntime] = {}
         self.gateways: dict[str, IngressGateway] = {}
+        self.waypoints: dict[tuple[str, str, str], WaypointRef] = {}
+        """(cluster, namespace, name) -> the waypoints that route now (the
+        topology's, and those made for waypoint Gateways: `meshcontrol`)."""
+        self.networks_cut_off: set[str] = set()
+        """Networks whose east-west gateways are all down (`eastwest`)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         for spec in topology.clusters:
@@ -128,8 +152,9 @@ class Lab:
 
     def upstream(self, proxy: mesh.Proxy, host: str) -> Upstream:
         """A Router for `host` as seen by `proxy`, fed by the control plane."""
-        view = self.control_plane.view(host, proxy.cluster, proxy.namespace)
-        return Upstream(proxy, view, random.Random(self.rng.random()))
+        view = self.control_plane.view(host, proxy)
+        rng = random.Random(self.rng.random())
+        return Upstream(proxy, view, rng, cut_off=self.networks_cut_off)
 
     def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
         self._cleanups.append(cleanup)
@@ -188,10 +213,19 @@ class Lab:
             )
 
         await self._settle()
+        if self.ground_truth is not None:
+            recorder = GroundTruth(self.ground_truth, self.control_plane)
+            recorder.start({name: rt.store for name, rt in self.clusters.items()})
 
-    async def _settle(self, timeout: float = 30.0) -> None:
+            async def stop_recording() -> None:
+                recorder.stop()
+
+            self.on_stop(stop_recording)
+
+    async def _settle(self) -> None:
         """Come up as a steady, already-running mesh: every seeded Deployment ready,
         and every proxy's view of it propagated, before anyone is told we listen."""
+        timeout = settle_limit(self.topology)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not all(

@@ -4,12 +4,15 @@
 `lab.meshdrill.io/fault` annotation is read on every request: `{"status": 503}`
 answers that status, `{"delay": 2.0}` waits first; `{"refuse": true}` is applied
 by the kubelet, which stops the listener (connections refused) and restarts it on
-the same port when the fault is gone.
+the same port when the fault is gone. The kubelet also hands a pod the fault its
+sidecar's EnvoyFilters configure (`sidecarfaults`): the same answers, each for its
+percentage of the requests.
 """
 
 import asyncio
 import json
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +31,8 @@ class Fault:
     status: int | None = None
     delay: float = 0.0
     refuse: bool = False
+    status_percent: float = 100.0  # the share of requests answered `status`
+    delay_percent: float = 100.0  # the share of requests delayed
 
 
 NO_FAULT = Fault()
@@ -108,14 +113,18 @@ class PodServer:
     async def _handle(self, request: web.Request) -> web.Response:
         self._log(f"Serving request: {request.path}")
         fault = self._fault()
-        if fault.delay:
+        if fault.delay and _hit(fault.delay_percent):
             await asyncio.sleep(fault.delay)
         if request.path.rstrip("/") == "/hostname":
             body = self.name
         else:
             body = HELLO.format(name=self.name)
-        if fault.status is not None:
+        if fault.status is not None and _hit(fault.status_percent):
             return web.Response(
                 status=fault.status, text=f"fault injected: {fault.status}\n"
             )
         return web.Response(text=body)
+
+
+def _hit(percent: float) -> bool:
+    return percent >= 100.0 or random.random() * 100.0 < percent

@@ -117,10 +117,13 @@ class World:
             for n in store.objects(kinds.NODE)
         }
         per_zone: dict[str, int] = {}
+        counts = scheduler.peer_counts(store)  # kept here: placing stays O(nodes)
+        peers = counts.setdefault(scheduler.peer_key(_pod(deploy, "", "")), {})
         for _ in range(int(deploy["spec"].get("replicas") or 0)):
-            node = scheduler.pick_node(store, _pod(deploy, "", ""))
+            node = scheduler.pick_node(store, _pod(deploy, "", ""), counts)
             if node is None:
                 continue
+            peers[node] = peers.get(node, 0) + 1
             zone = zone_of[node]
             index = per_zone.get(zone, 0)
             per_zone[zone] = index + 1

@@ -3,7 +3,8 @@
 A lab lives in a state directory (`$MESHDRILL_LAB_DIR` or `~/.meshdrill/lab`):
 `state.json` (written atomically once every server listens, removed on a clean
 stop), `kubeconfig` (mode 0600), the API servers' CA `ca.crt` (and their key and
-certificate), and `lab.log`. The API servers speak HTTPS (see `tls`).
+certificate), `lab.log`, and `routing.jsonl` (when each proxy's routing changed:
+see `groundtruth`). The API servers speak HTTPS (see `tls`).
 
 A drill that needs a lab of another topology than the user's starts a private
 one in a folder of its own under `~/.meshdrill/private-labs/`, with an
@@ -31,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosext.lab import authz, kubeconfig, tls, topology
-from chaosext.lab.lab import Lab
+from chaosext.lab import authz, groundtruth, kubeconfig, tls, topology
+from chaosext.lab.lab import Lab, settle_limit
 
 log = logging.getLogger("meshdrill.lab")
 
@@ -184,14 +185,18 @@ def check_reuse(state_dir: Path, wanted: str) -> LabInfo | None:
 
 
 def start_lab(
-    topology_name: str, state_dir: Path | str, timeout: float = 30.0
+    topology_name: str, state_dir: Path | str, timeout: float | None = None
 ) -> LabInfo:
     """Start a lab process for `topology_name` (a shipped name or a YAML path) in
-    `state_dir`, detached, and wait until it serves. Returns the running lab if one
-    with the same topology already runs there. Raises TopologyError for a bad
-    topology, LabError (with the log's tail) if the lab does not come up."""
+    `state_dir`, detached, and wait until it serves (by default, as long as the
+    topology's size allows: `lab.settle_limit`, plus 5 s to start the process).
+    Returns the running lab if one with the same topology already runs there.
+    Raises TopologyError for a bad topology, LabError (with the log's tail) if the
+    lab does not come up."""
     state_dir = Path(state_dir).expanduser().resolve()
-    topology.load(topology_name)  # fail fast, in the caller's process
+    loaded = topology.load(topology_name)  # fail fast, in the caller's process
+    if timeout is None:
+        timeout = settle_limit(loaded) + 5.0
     wanted = topology.canonical(topology_name)
     with _locked(state_dir):
         existing = check_reuse(state_dir, wanted)
@@ -278,7 +283,11 @@ async def serve(
     state_dir.mkdir(parents=True, exist_ok=True)
     topo = topology.load(topology_name)
     tls.write(state_dir, tls.generate())
-    lab = Lab(topo, ssl_context=tls.server_context(state_dir))
+    lab = Lab(
+        topo,
+        ssl_context=tls.server_context(state_dir),
+        ground_truth=state_dir / groundtruth.FILE,
+    )
     for cluster in lab.clusters.values():  # what each request did, for RBAC tests
         cluster.api.request_log = authz.RequestLog(state_dir / authz.AUDIT_FILE)
     stop = asyncio.Event()

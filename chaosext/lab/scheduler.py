@@ -23,7 +23,7 @@ PeerKey = tuple[str, str]
 Counts = dict[PeerKey, dict[str, int]]  # peers -> node -> scheduled pods
 
 
-def _peer_key(pod: Obj) -> PeerKey:
+def peer_key(pod: Obj) -> PeerKey:
     """Pods of the same owner (or, without one, the same labels) are peers."""
     owner = owner_name(pod)
     labels = pod["metadata"].get("labels") or {}
@@ -39,7 +39,7 @@ def peer_counts(store: Store) -> Counts:
     for pod in store.objects(kinds.POD):
         node = pod["spec"].get("nodeName")
         if node and not pod["metadata"].get("deletionTimestamp"):
-            per_node = counts.setdefault(_peer_key(pod), {})
+            per_node = counts.setdefault(peer_key(pod), {})
             per_node[node] = per_node.get(node, 0) + 1
     return counts
 
@@ -66,7 +66,7 @@ def pick_node(store: Store, pod: Obj, counts: Counts | None = None) -> str | Non
     }
     if counts is None:
         counts = peer_counts(store)
-    per_node = counts.get(_peer_key(pod), {})
+    per_node = counts.get(peer_key(pod), {})
     per_zone: dict[str, int] = {}
     for node, count in per_node.items():
         zone = zone_of.get(node, "")
@@ -94,7 +94,7 @@ def schedule_pending(store: Store) -> None:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         node = pick_node(store, pod, counts)
         if node is not None:
-            per_node = counts.setdefault(_peer_key(pod), {})
+            per_node = counts.setdefault(peer_key(pod), {})
             per_node[node] = per_node.get(node, 0) + 1
 
             def bind(obj: Obj, node: str = node) -> None:

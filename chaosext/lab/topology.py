@@ -50,6 +50,8 @@ class Cluster:
     network: str
     region: str
     nodes: tuple[Node, ...]
+    eastwest: str | None = None
+    """The zone of the cluster's east-west gateway (istio-eastwestgateway), if any."""
 
     @property
     def zones(self) -> tuple[str, ...]:

@@ -117,6 +117,7 @@ class ClusterSpec(Strict):
     region: Text
     nodes: Annotated[list[NodeSpec], Field(min_length=1)]
     network: Text | None = None
+    eastwest: Text | None = None  # the zone of its istio-eastwestgateway, if any
 
 
 class NamespaceSpec(Strict):
@@ -218,6 +219,12 @@ class TopologySpec(Strict):
         for i, cluster in enumerate(self.clusters):
             names = [n.name for n in cluster.nodes]
             yield from _unique(("clusters", i, "nodes"), names, "node")
+            zones = list(dict.fromkeys(n.zone for n in cluster.nodes))
+            if cluster.eastwest is not None and cluster.eastwest not in zones:
+                yield (
+                    ("clusters", i, "eastwest"),
+                    f"'{cluster.eastwest}' is not a zone of this cluster ({zones})",
+                )
         names = [f"{w.namespace}/{w.name}" for w in self.workloads]
         yield from _unique(("workloads",), names, "workload")
         for i, w in enumerate(self.workloads):
@@ -297,7 +304,10 @@ def build(spec: TopologySpec, name: str, source: str) -> Topology:
         mesh=spec.mesh.model_dump(exclude_none=True),
         clusters=tuple(_cluster(c) for c in spec.clusters),
         namespaces=_namespaces(
-            spec.namespaces, (*workloads, *gateways, *clients, *waypoints), resources
+            spec.namespaces,
+            (*workloads, *gateways, *clients, *waypoints),
+            resources,
+            eastwest=any(c.eastwest for c in spec.clusters),
         ),
         workloads=workloads,
         gateways=gateways,
@@ -317,18 +327,22 @@ def _cluster(c: ClusterSpec) -> Cluster:
     nodes = tuple(
         Node(n.name, n.zone, n.subzone or "", dict(n.labels)) for n in c.nodes
     )
-    return Cluster(c.name, c.network or f"{c.name}-network", c.region, nodes)
+    network = c.network or f"{c.name}-network"
+    return Cluster(c.name, network, c.region, nodes, eastwest=c.eastwest)
 
 
 def _namespaces(
     declared: list[NamespaceSpec],
     owners: tuple[Workload | Gateway | Client | Waypoint, ...],
     resources: tuple[Resources, ...],
+    eastwest: bool,
 ) -> tuple[Namespace, ...]:
     out = {
         n.name: Namespace(n.name, dict(n.labels), dict(n.annotations)) for n in declared
     }
     used = ["default", "kube-system", *(x.namespace for x in owners)]
+    if eastwest:
+        used.append(names.ROOT_NAMESPACE)  # where east-west gateways run
     used += [
         obj["metadata"].get("namespace") or "default"
         for r in resources

@@ -19,7 +19,8 @@ KUBERNETES = "1.32.0"
 EXPECTED_RULES = {
     ("", "nodes"): {"list", "patch"},
     ("apps", "deployments"): {"get", "list", "patch"},
-    ("", "pods"): {"get", "list", "delete", "patch"},
+    ("", "pods"): {"get", "list", "delete"},
+    ("networking.istio.io", "envoyfilters"): {"get", "list", "create", "delete"},
     ("", "pods/eviction"): {"create"},
     ("", "pods/exec"): {"create", "get"},
     ("", "services"): {"get"},

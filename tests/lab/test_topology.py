@@ -65,6 +65,14 @@ def test_a_path_loads_and_defaults_apply(tmp_path: Path) -> None:
     assert topo.timing == topology.Timing()
 
 
+def test_an_eastwest_gateway_brings_istio_system(tmp_path: Path) -> None:
+    """`eastwest: <zone>` names the gateway's zone; istio-system comes with it."""
+    text = GOOD.replace("    region: r1\n", "    region: r1\n    eastwest: z1\n")
+    topo = topology.load(str(write(tmp_path, text)))
+    assert topo.clusters[0].eastwest == "z1"
+    assert "istio-system" in [ns.name for ns in topo.namespaces]
+
+
 def test_unknown_name_lists_shipped_topologies() -> None:
     """An unknown topology name says which ones ship."""
     with pytest.raises(TopologyError, match=r"shipped: .*guide-000"):
@@ -99,6 +107,10 @@ def test_unknown_name_lists_shipped_topologies() -> None:
             GOOD + "gateways:\n  - {name: gw, cluster: c1, zone: z9, route: "
             "web.default.svc.cluster.local}\n",
             r":11: gateways\[0\]\.zone: zone 'z9' has no node in cluster c1",
+        ),
+        (
+            GOOD.replace("    region: r1\n", "    region: r1\n    eastwest: z9\n"),
+            r":5: clusters\[0\]\.eastwest: 'z9' is not a zone of this cluster",
         ),
         (
             GOOD + "gateways:\n  - {name: gw, cluster: c1, zone: z1, route: nope}\n",

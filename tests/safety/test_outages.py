@@ -1,0 +1,127 @@
+"""istiod and east-west gateway outages on a lab: recorded, effective, undone.
+
+istiod down in cluster-a: cluster-a's proxies get no push (the ground truth shows
+none) and keep the endpoints of pods that are gone; it returns, they get one.
+cluster2's east-west gateway down: cluster1's client cannot reach cluster2's pods;
+it returns, they answer again. Both restored by their restore action and by
+`meshdrill recover`.
+"""
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaosext import recover
+from chaosext.actions import outages, scale
+from chaosext.annotations import RESTORE_KEY, RUN_ID_KEY
+from chaosext.lab import groundtruth, runtime
+from tests.lab import meshsample
+from tests.labfixtures import apps, core, gateway_url, sample, wait_for
+from tests.safety import labs
+
+pytestmark = pytest.mark.slow
+
+HOST = "hello-world.default.svc.cluster.local"
+GLOBAL_URL = "in-ambient.httpbin.mesh.internal:8000/hostname"
+
+
+def _ready(lab: runtime.LabInfo, context: str, name: str, namespace: str) -> int:
+    dep = apps(lab, context).read_namespaced_deployment(name, namespace)
+    return int(dep.status.ready_replicas or 0)
+
+
+def _routes(lab: runtime.LabInfo, cluster: str, since: float) -> list[dict[str, Any]]:
+    """Pushes to `cluster`'s proxies for hello-world decided after `since`."""
+    return [
+        r
+        for r in groundtruth.read(lab.state_dir)
+        if r["type"] == "route"
+        and r["cluster"] == cluster
+        and r["host"] == HOST
+        and r["at"] > since
+    ]
+
+
+def test_istiod_down_freezes_its_cluster_proxies_until_it_returns(
+    lab: runtime.LabInfo,
+) -> None:
+    config = {"kubeconfig": str(lab.kubeconfig), RUN_ID_KEY: "run-a"}
+    wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 1, 10)
+    first = outages.control_plane_outage(context="cluster-a", configuration=config)
+    again = outages.control_plane_outage(context="cluster-a", configuration=config)
+    assert first["changed"]
+    assert first["prior_replicas"] == 1
+    assert not again["changed"]
+    istiod = apps(lab, "cluster-a").read_namespaced_deployment("istiod", "istio-system")
+    assert json.loads(istiod.metadata.annotations[RESTORE_KEY])["action"] == (
+        "control_plane_outage"
+    )
+    wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 0, 10)
+
+    since = time.time()
+    scale.scale_to_zero("hello-world", context="cluster-a", configuration=config)
+    wait_for(lambda: labs.settled(lab), 20, "cluster-a's pods gone")
+    # Stale endpoints: the gateway still holds cluster-a's pods, fails to connect
+    # to them and retries elsewhere; only cluster-b answers.
+    url = gateway_url(lab)
+    assert set(sample(url, 20)) <= {
+        p.metadata.name
+        for p in core(lab, "cluster-b")
+        .list_namespaced_pod("default", label_selector="app=hello-world")
+        .items
+    }
+    assert _routes(lab, "cluster-a", since) == [], "no push while istiod is down"
+
+    back = outages.restore_control_plane(context="cluster-a", configuration=config)
+    assert back["changed"]
+    assert back["replicas"] == 1
+    pushed = wait_for(lambda: _routes(lab, "cluster-a", since), 20, "a push")
+    assert pushed[-1]["ready"] == {"cluster-b": 2}
+    scale.restore_replicas("hello-world", context="cluster-a", configuration=config)
+
+    # kill -9 leaves istiod at zero: recover brings it back from its record.
+    outages.control_plane_outage(
+        context="cluster-a", configuration={**config, RUN_ID_KEY: "run-b"}
+    )
+    done = recover.recover(lab.kubeconfig, [], None)
+    assert [(c["name"], c["action"], c["undone"]) for c in done["changes"]] == [
+        ("istiod", "control_plane_outage", True)
+    ]
+    wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 1, 10)
+
+
+def test_an_eastwest_gateway_down_cuts_its_network_off(tmp_path: Path) -> None:
+    config: dict[str, Any] = {RUN_ID_KEY: "run-a"}
+    with meshsample.running_lab("guide-001", tmp_path) as lab:
+        config["kubeconfig"] = str(lab.kubeconfig)
+        remote = set(meshsample.pod_names(lab, "cluster2", "in-ambient", "httpbin"))
+        scale.scale_to_zero("in-ambient", "httpbin", "cluster1", configuration=config)
+        wait_for(lambda: labs.settled(lab), 20, "cluster1's pods gone")
+
+        def answers() -> set[str]:
+            return set(meshsample.sample_exec(lab, "cluster1", GLOBAL_URL, 10))
+
+        wait_for(lambda: answers() <= remote, 10, "failover to cluster2")
+
+        result = outages.gateway_outage(context="cluster2", configuration=config)
+        assert result["deployment"] == "istio-eastwestgateway"
+        assert result["changed"]
+        wait_for(lambda: answers() == {meshsample.ERROR}, 10, "cluster2 cut off")
+
+        back = outages.restore_gateway(context="cluster2", configuration=config)
+        assert back["replicas"] == 1
+        wait_for(lambda: answers() <= remote, 10, "cluster2 reachable again")
+
+        outages.gateway_outage(
+            context="cluster2", configuration={**config, RUN_ID_KEY: "run-b"}
+        )
+        done = recover.recover(lab.kubeconfig, ["cluster2"], None)
+        assert [(c["name"], c["undone"]) for c in done["changes"]] == [
+            ("istio-eastwestgateway", True)
+        ]
+        scale.restore_replicas(
+            "in-ambient", "httpbin", "cluster1", configuration=config
+        )
