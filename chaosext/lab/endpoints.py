@@ -44,7 +44,10 @@ __all__ = [
 
 TRAFFIC_DISTRIBUTION_ANNOTATION = names.TRAFFIC_DISTRIBUTION
 PUSH_INTERVAL = 0.02
-"""Seconds between two pushes while changes keep coming (istiod's debounce)."""
+"""Seconds between two pushes while changes keep coming (istiod's debounce); at
+least `PUSH_SHARE` times what the last push took, so pushes (and their records)
+never take more than a fifth of the event loop from the API servers."""
+PUSH_SHARE = 4.0
 _CONFIG_KINDS = {kinds.NAMESPACE.key, kinds.DESTINATION_RULE.key}
 
 Content = tuple[mesh.ServiceConfig, tuple[mesh.Endpoint, ...], Mapping[str, Address]]
@@ -133,7 +136,7 @@ class ControlPlane:
         self._dirty_hosts: dict[str, bool] = {}  # host -> endpoints changed
         self._all_config = False
         self._flush_handle: asyncio.Handle | None = None
-        self._last_push = float("-inf")
+        self._next_push = float("-inf")
         self.pushes = 0
         self.paused: set[str] = set()
         """Clusters whose istiod is down: their proxies get no push (`istiod`)."""
@@ -199,7 +202,7 @@ class ControlPlane:
         except RuntimeError:  # no loop (a synchronous caller): push now
             self.flush()
             return
-        wait = self._last_push + PUSH_INTERVAL - self.clock()
+        wait = self._next_push - self.clock()
         if wait > 0:
             self._flush_handle = loop.call_later(wait, self.flush)
         else:
@@ -212,8 +215,14 @@ class ControlPlane:
         self._dirty_hosts.clear()
         self._all_config = False
         now = self.clock()
-        self._last_push = now
         self.pushes += 1
+        try:
+            self._push(hosts, now)
+        finally:
+            took = self.clock() - now
+            self._next_push = now + took + max(PUSH_INTERVAL, PUSH_SHARE * took)
+
+    def _push(self, hosts: list[str], now: float) -> None:
         for host in hosts:
             configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
             built = self.index.endpoints(host)
