@@ -45,14 +45,12 @@ def global_host(service: Obj) -> str:
 
 
 def global_service_entry(
-    context: str, service: Obj, entries: Sequence[Obj] | None, *, lab: bool = False
+    context: str, service: Obj, entries: Sequence[Obj] | None
 ) -> Finding | None:
     """A global Service has its `autogen` ServiceEntry; None for other Services.
 
     `entries`: the ServiceEntries of `istio-system`, or None when the API does
-    not serve the kind. `lab`: the cluster is meshdrill's embedded lab, whose
-    control plane does not make autogen ServiceEntries yet (issue 11): there a
-    missing one is a skip that says so; everywhere else it fails.
+    not serve the kind.
     """
     if not is_global(service):
         return None
@@ -70,15 +68,6 @@ def global_service_entry(
             " installed in this cluster?",
         )
     found = next((e for e in entries if _meta(e).get("name") == name), None)
-    if found is None and lab:
-        return Finding(
-            "global-serviceentry",
-            context,
-            SKIP,
-            subject,
-            "missing, and not checked: the embedded lab serves global hosts without"
-            " generating their ServiceEntry (on a real mesh this fails)",
-        )
     if found is None:
         return Finding(
             "global-serviceentry",

@@ -19,7 +19,6 @@ from chaosext.preflight.reading import ClusterView, read_cluster, waypoint_name
 __all__ = ["Chooser", "check", "check_views", "chooser", "contexts_of"]
 
 Obj = Mapping[str, Any]
-LAB_OS_IMAGE = "meshdrill lab"
 
 
 def contexts_of(
@@ -183,14 +182,6 @@ def _placement(views: Sequence[ClusterView], target: Target) -> Finding:
     return placement.workload_pods(workload, pods, target.needs.spread, client)
 
 
-def _is_lab(view: ClusterView) -> bool:
-    """The cluster is meshdrill's embedded lab (its nodes say so, as kubelets do)."""
-    return any(
-        ((n.get("status") or {}).get("nodeInfo") or {}).get("osImage") == LAB_OS_IMAGE
-        for n in view.nodes
-    )
-
-
 def check_views(views: Sequence[ClusterView], target: Target) -> list[Finding]:
     """Every check over what was read: pure."""
     out: list[Finding] = []
@@ -213,7 +204,7 @@ def check_views(views: Sequence[ClusterView], target: Target) -> list[Finding]:
     for view in with_service:
         assert view.service is not None
         entry = config.global_service_entry(
-            view.context, view.service, view.service_entries, lab=_is_lab(view)
+            view.context, view.service, view.service_entries
         )
         out += [entry] if entry else []
         for ref, deployment in view.waypoints.items():

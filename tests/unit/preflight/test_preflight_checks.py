@@ -254,14 +254,6 @@ def test_rbac_asks_for_every_rule_the_drills_are_granted():
     }
 
 
-def test_on_the_lab_a_missing_service_entry_is_a_skip_that_says_why():
-    """The lab makes no autogen ServiceEntries (issue 11); real meshes fail."""
-    found = config.global_service_entry("c1", GLOBAL, [], lab=True)
-    assert found is not None
-    assert found.status == SKIP
-    assert "real mesh" in found.message
-
-
 def test_the_preflight_probe_takes_its_client_from_the_split_probes_source():
     """Exec pod as is; an ingress Service stands for its pods; a URL names none."""
     exec_source = {"exec": {"context": "c1", "namespace": "ns", "pod": "deploy/x"}}
