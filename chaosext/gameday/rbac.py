@@ -27,12 +27,21 @@ CLUSTER_RULES: tuple[Rule, ...] = (
     # uncordon them (spec.unschedulable) with their restore record
     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "patch"]},
     # preflight (probes.preflight): the workload namespace's waypoint and ambient
-    # labels; the DestinationRules istiod looks up, in every namespace
-    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+    # labels; the DestinationRules istiod looks up, in every namespace. The
+    # conformance drill (`expected: "predicted"`, chaosext.live.reader) reads the
+    # mesh as istiod does: every namespace and Service
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["services"], "verbs": ["list"]},
     {
         "apiGroups": ["networking.istio.io"],
         "resources": ["destinationrules"],
         "verbs": ["list"],
+    },
+    # preflight's RBAC check asks the API server what this account may do
+    {
+        "apiGroups": ["authorization.k8s.io"],
+        "resources": ["selfsubjectaccessreviews"],
+        "verbs": ["create"],
     },
 )
 

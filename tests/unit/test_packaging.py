@@ -53,12 +53,29 @@ def test_lock_pins_every_requirement_within_its_bounds(
     assert not wrong, f"{lock} is stale, run scripts/lock: {wrong}"
 
 
-def test_runtime_lock_holds_no_test_tools() -> None:
-    """The image's lock carries the runtime set only."""
-    test_only = {canonicalize_name(r.name) for r in _requirements("test")} - {
-        canonicalize_name(r.name) for r in _requirements(None)
-    }
-    assert not test_only & set(_pins("requirements.lock"))
+def _direct(lock: str) -> set[str]:
+    """Pins the lock holds for meshdrill itself (pip-compile's `via` comment)."""
+    direct, current = set(), None
+    for line in (ROOT / lock).read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==", line)
+        if match:
+            current = canonicalize_name(match[1])
+        elif current and "meshdrill (pyproject.toml)" in line:
+            direct.add(current)
+    return direct
+
+
+@pytest.mark.parametrize(
+    ("lock", "extra"),
+    [("requirements.lock", None), ("requirements-test.lock", "test")],
+)
+def test_lock_holds_exactly_the_requirements_of_its_set(
+    lock: str, extra: str | None
+) -> None:
+    """The image's lock was compiled from the runtime set alone (no test tool is
+    there on meshdrill's account), the test lock from runtime plus test."""
+    wanted = {canonicalize_name(r.name) for r in _requirements(extra)}
+    assert _direct(lock) == wanted
 
 
 def test_containerfile_installs_from_the_lock_as_the_manifest_expects() -> None:
