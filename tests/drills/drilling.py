@@ -116,3 +116,14 @@ def objects(data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
         for obj in entry["manifest"]
         if obj.get("kind") == kind
     ]
+
+
+def assert_lands(counts: dict[str, int], expected: set[str]) -> None:
+    """Every expected destination answered, and at most 3% came from elsewhere.
+
+    A batch that straddles the switch may carry a stray answer: the tiers promise
+    at most `failover_tolerance` (3%) elsewhere, not none.
+    """
+    assert expected <= set(counts), counts
+    stray = sum(n for dest, n in counts.items() if dest not in expected)
+    assert stray <= 0.03 * sum(counts.values()), counts

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.drills.drilling import DrillRun, run_drill
+from tests.drills.drilling import DrillRun, assert_lands, run_drill
 
 pytestmark = pytest.mark.slow
 
@@ -163,17 +163,6 @@ def test_the_recovery_lands_where_the_tier_promises(tier_run: tuple[Tier, DrillR
     assert recovery["transition_seconds"] is not None
     assert isinstance(recovery["transition_errors"], dict)
     assert_lands(recovery["counts"][tier.recovery_by], tier.recovery_in)
-
-
-def assert_lands(counts: dict[str, int], expected: set[str]) -> None:
-    """Every expected destination answered, and at most 3% came from elsewhere.
-
-    A batch that straddles the switch may carry a stray answer: the tiers promise
-    at most `failover_tolerance` (3%) elsewhere, not none.
-    """
-    assert expected <= set(counts), counts
-    stray = sum(n for dest, n in counts.items() if dest not in expected)
-    assert stray <= 0.03 * sum(counts.values()), counts
 
 
 def test_ejected_pods_stay_out_after_they_heal(drills: Callable[[Tier], DrillRun]):
