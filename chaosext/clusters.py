@@ -35,6 +35,7 @@ __all__ = [
     "allowed_contexts",
     "call",
     "connect",
+    "evict_pod",
     "kubeconfig_path",
     "list_pods",
     "resolve_pod",
@@ -347,6 +348,24 @@ def _network_error(exc: Exception) -> str:
     """
     cause = getattr(exc, "reason", None) or exc
     return CONNECTION_PREFIX.sub("", str(cause)) or type(cause).__name__
+
+
+def evict_pod(cluster: Cluster, namespace: str, name: str) -> None:
+    """Evict one pod through the Eviction API (PodDisruptionBudgets apply: a budget
+    that allows no disruption now answers 429, raised as ClusterError)."""
+    body = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": name, "namespace": namespace},
+    }
+    call(
+        cluster,
+        f"pod {namespace}/{name}",
+        cluster.core.create_namespaced_pod_eviction,
+        name,
+        namespace,
+        body,
+    )
 
 
 def list_pods(cluster: Cluster, namespace: str, selector: str = "") -> list[Any]:

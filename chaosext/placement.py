@@ -127,20 +127,8 @@ def _budgets(cluster: clusters.Cluster, namespace: str) -> list[Any]:
 
 def _evict(cluster: clusters.Cluster, namespace: str, name: str) -> bool:
     """Evict one pod; False when a disruption budget refuses it for now (429)."""
-    body = {
-        "apiVersion": "policy/v1",
-        "kind": "Eviction",
-        "metadata": {"name": name, "namespace": namespace},
-    }
     try:
-        clusters.call(
-            cluster,
-            f"pod {namespace}/{name}",
-            cluster.core.create_namespaced_pod_eviction,
-            name,
-            namespace,
-            body,
-        )
+        clusters.evict_pod(cluster, namespace, name)
     except clusters.NotFound:
         return False
     except clusters.ClusterError as exc:

@@ -7,6 +7,7 @@
 - helpers: `topology_dict`, `wait_for`, `api_client`, `gateway_url`, `kubectl_env`.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -167,6 +168,23 @@ def lab000(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runtime.LabInfo
         yield info
     finally:
         runtime.stop_lab(info.state_dir)
+
+
+@contextlib.contextmanager
+def running_lab(data: dict[str, Any], directory: Path) -> Iterator[runtime.LabInfo]:
+    """A lab of topology `data` in `directory`, stopped on exit (for a module's
+    own lab: `with running_lab(topology_dict(), tmp) as info: yield info`)."""
+    info = runtime.start_lab(str(write_topology(data, directory)), directory / "state")
+    try:
+        yield info
+    finally:
+        runtime.stop_lab(info.state_dir)
+
+
+@pytest.fixture(scope="module")
+def kubectl_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kubectl's discovery cache, shared by one module's calls."""
+    return tmp_path_factory.mktemp("kubectl-cache")
 
 
 @pytest.fixture

@@ -248,20 +248,8 @@ def _evict(
         if pod.spec.node_name not in nodes:
             continue
         name = pod.metadata.name
-        body = {
-            "apiVersion": "policy/v1",
-            "kind": "Eviction",
-            "metadata": {"name": name, "namespace": namespace},
-        }
         try:
-            clusters.call(
-                cluster,
-                f"pod {namespace}/{name}",
-                cluster.core.create_namespaced_pod_eviction,
-                name,
-                namespace,
-                body,
-            )
+            clusters.evict_pod(cluster, namespace, name)
         except clusters.NotFound:
             continue  # already gone
         evicted.append(name)

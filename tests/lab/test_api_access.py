@@ -13,6 +13,7 @@ from tests.labfixtures import (
     core,
     kubectl,
     needs_kubectl,
+    running_lab,
     topology_dict,
     write_topology,
 )
@@ -25,18 +26,15 @@ READ_ONLY = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runtime.LabInfo]:
-    directory = tmp_path_factory.mktemp("access-lab")
-    data = topology_dict() | {"access": READ_ONLY}
-    info = runtime.start_lab(str(write_topology(data, directory)), directory / "st")
-    try:
+    with running_lab(
+        topology_dict() | {"access": READ_ONLY}, tmp_path_factory.mktemp("access-lab")
+    ) as info:
         yield info
-    finally:
-        runtime.stop_lab(info.state_dir)
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kubectl-cache")
+def cache(kubectl_cache: Path) -> Path:
+    return kubectl_cache
 
 
 @needs_kubectl

@@ -21,9 +21,9 @@ from tests.labfixtures import (
     kubectl,
     kubectl_env,
     needs_kubectl,
+    running_lab,
     topology_dict,
     wait_for,
-    write_topology,
 )
 
 pytestmark = needs_kubectl
@@ -31,18 +31,15 @@ pytestmark = needs_kubectl
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runtime.LabInfo]:
-    directory = tmp_path_factory.mktemp("api-kubectl-lab")
-    path = write_topology(topology_dict(), directory)
-    info = runtime.start_lab(str(path), directory / "state")
-    try:
+    with running_lab(
+        topology_dict(), tmp_path_factory.mktemp("api-kubectl-lab")
+    ) as info:
         yield info
-    finally:
-        runtime.stop_lab(info.state_dir)
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kubectl-cache")
+def cache(kubectl_cache: Path) -> Path:
+    return kubectl_cache
 
 
 def test_api_resources_lists_every_group_it_serves(

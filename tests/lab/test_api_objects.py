@@ -18,26 +18,21 @@ from tests.labfixtures import (
     core,
     kubectl,
     needs_kubectl,
+    running_lab,
     topology_dict,
     wait_for,
-    write_topology,
 )
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runtime.LabInfo]:
-    directory = tmp_path_factory.mktemp("objects-lab")
-    path = write_topology(topology_dict(), directory)
-    info = runtime.start_lab(str(path), directory / "state")
-    try:
+    with running_lab(topology_dict(), tmp_path_factory.mktemp("objects-lab")) as info:
         yield info
-    finally:
-        runtime.stop_lab(info.state_dir)
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kubectl-cache")
+def cache(kubectl_cache: Path) -> Path:
+    return kubectl_cache
 
 
 def _ready(lab: runtime.LabInfo, name: str, context: str = "cluster-a") -> bool:

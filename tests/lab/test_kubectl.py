@@ -9,9 +9,9 @@ from chaosext.lab import runtime
 from tests.labfixtures import (
     kubectl,
     needs_kubectl,
+    running_lab,
     topology_dict,
     wait_for,
-    write_topology,
 )
 
 pytestmark = needs_kubectl
@@ -19,18 +19,13 @@ pytestmark = needs_kubectl
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runtime.LabInfo]:
-    directory = tmp_path_factory.mktemp("kubectl-lab")
-    path = write_topology(topology_dict(), directory)
-    info = runtime.start_lab(str(path), directory / "state")
-    try:
+    with running_lab(topology_dict(), tmp_path_factory.mktemp("kubectl-lab")) as info:
         yield info
-    finally:
-        runtime.stop_lab(info.state_dir)
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kubectl-cache")
+def cache(kubectl_cache: Path) -> Path:
+    return kubectl_cache
 
 
 def run(lab: runtime.LabInfo, cache: Path, *args: str) -> str:
