@@ -17,11 +17,13 @@ import copy
 import hashlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from chaosext.lab import endpointslices, events, kinds, replicaset, scheduler
 from chaosext.lab.errors import ApiError
 from chaosext.lab.kubelet import is_ready
+from chaosext.lab.pacing import Pacer
 from chaosext.lab.store import Event, Obj, Store, timestamp
 
 log = logging.getLogger("meshdrill.lab.controller")
@@ -95,25 +97,40 @@ class Controller:
             await self._wake.wait()
             self._wake.clear()
             try:
-                self.reconcile()
+                await self.reconcile()
             except ApiError as exc:  # a race with a user's write: try again
                 log.debug("cluster %s: reconcile: %s", self.store.cluster, exc)
                 self._wake.set()
             await asyncio.sleep(0.005)  # let a burst of writes settle
 
-    def reconcile(self) -> None:
+    async def reconcile(self) -> None:
+        """One pass over the cluster. It hands the loop over between objects and
+        while it creates, deletes or binds pods (`pacing`), so the API answers
+        during a big scale; each object is re-read after a turn."""
+        pacer = Pacer()
         self.record_node_changes()
         replicaset.collect_garbage(self.store)
-        for deploy in list(self.store.objects(kinds.DEPLOYMENT)):
+        async for deploy in self._current(kinds.DEPLOYMENT, pacer):
             self.sync(deploy)
-        for rs in list(self.store.objects(kinds.REPLICASET)):
-            replicaset.sync(self.store, rs)
-        scheduler.schedule_pending(self.store)
-        for rs in list(self.store.objects(kinds.REPLICASET)):
+        async for rs in self._current(kinds.REPLICASET, pacer):
+            await replicaset.sync(self.store, rs, pacer)
+        await scheduler.schedule_pending(self.store, pacer)
+        async for rs in self._current(kinds.REPLICASET, pacer):
             replicaset.update_status(self.store, rs)
-        for deploy in list(self.store.objects(kinds.DEPLOYMENT)):
+        async for deploy in self._current(kinds.DEPLOYMENT, pacer):
             self.update_status(deploy)
+        await pacer.turn()
         endpointslices.sync(self.store)
+
+    async def _current(self, kind: kinds.Kind, pacer: Pacer) -> AsyncIterator[Obj]:
+        """The objects of `kind` as they are after each turn of the loop (those
+        that went meanwhile are skipped)."""
+        for listed in list(self.store.objects(kind)):
+            await pacer.turn()
+            meta = listed["metadata"]
+            current = self.store.peek(kind, meta.get("namespace", ""), meta["name"])
+            if current is not None:
+                yield current
 
     def record_node_changes(self) -> None:
         """The kubelet's NodeNotSchedulable / NodeSchedulable events (cordon)."""

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from chaosext.lab import events, kinds, podlogs, rest
 from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION, ROLE_ANNOTATION
+from chaosext.lab.pacing import Pacer
 from chaosext.lab.podserver import NO_FAULT, Fault, PodServer, parse_fault
 from chaosext.lab.store import Event, Obj, Store, timestamp
 from chaosext.lab.topology import Timing
@@ -83,6 +84,9 @@ class Kubelet:
         self.sidecar_faults: dict[PodKey, Fault] = {}
         """Faults the pods' sidecars apply (EnvoyFilters: `sidecarfaults`); a
         pod's own fault annotation, when it has one, comes first."""
+        self.pacer = Pacer()
+        """Shared by the pods' tasks: pods that start or stop together take the
+        loop a slice at a time (`pacing`)."""
         self.warming = True
         """While the lab starts, pods are Ready at once: the topology describes a
         cluster that is already running. Pods created later take `ready_after`."""
@@ -132,17 +136,25 @@ class Kubelet:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            self.reconcile()
+            await self.reconcile()
 
     def _pods(self) -> Iterator[Obj]:
         yield from list(self.store.objects(kinds.POD))
 
-    def reconcile(self) -> None:
+    async def reconcile(self) -> None:
+        """Start, stop or fault each pod as its object says; the loop is handed
+        over between pods (`pacing`): a pod that changed meanwhile is seen as it
+        is now, one that went is left to the next pass."""
         present: set[PodKey] = set()
-        for pod in self._pods():
-            meta = pod["metadata"]
+        for listed in self._pods():
+            await self.pacer.turn()
+            meta = listed["metadata"]
             key = (meta["namespace"], meta["name"])
             present.add(key)
+            pod = self.store.peek(kinds.POD, *key)
+            if pod is None:
+                continue
+            meta = pod["metadata"]
             if not pod["spec"].get("nodeName"):
                 continue
             if self._uids.get(key) != meta["uid"]:
@@ -226,6 +238,7 @@ class Kubelet:
                 containerStatuses=_container_statuses(obj, started, False),
             )
 
+        await self.pacer.turn()
         if self._still(key, uid) is None or self._stopped:
             return
         pod = self.store.mutate(kinds.POD, *key, running)
@@ -235,6 +248,7 @@ class Kubelet:
         self._record(pod, "Created", "Created container: {}")
         self._record(pod, "Started", "Started container {}")
         await asyncio.sleep(0 if self.warming else self.timing.ready_after)
+        await self.pacer.turn()
         pod = self._still(key, uid)
         if pod is None or pod["metadata"].get("deletionTimestamp") or self._stopped:
             return
@@ -248,6 +262,7 @@ class Kubelet:
 
     async def _finish(self, key: PodKey, uid: str, delay: float) -> None:
         await asyncio.sleep(delay)
+        await self.pacer.turn()
         if self._still(key, uid) is None:
             return
         server = self.servers.pop(key, None)

@@ -13,13 +13,15 @@ from typing import Any
 
 from chaosext.lab import admission, events, kinds, rest
 from chaosext.lab.kubelet import is_ready
+from chaosext.lab.pacing import Pacer
 from chaosext.lab.store import Obj, Store
 
 COMPONENT = "replicaset-controller"
 BURST = 500
 """Pods created or deleted per ReplicaSet and pass (the controller's burstReplicas):
 the next pass, woken by those very writes, does the rest, and the API answers in
-between."""
+between. Within a pass the controller hands the event loop over every few
+milliseconds (`pacing`)."""
 
 
 def controller_uid(obj: Obj) -> str | None:
@@ -71,11 +73,19 @@ def _delete_rank(
     )
 
 
-def sync(store: Store, rs: Obj) -> None:
-    """Create or delete pods until the ReplicaSet has `spec.replicas` of them."""
+async def sync(store: Store, rs: Obj, pacer: Pacer) -> None:
+    """Create or delete pods until the ReplicaSet has `spec.replicas` of them.
+
+    Between the loop's turns, a ReplicaSet that changed (or went) ends the pass:
+    its change woke the controller, whose next pass works from it; a pod that
+    went or is already being deleted is skipped."""
+    meta = rs["metadata"]
     pods = pods_of(store, rs)
     desired = int(rs["spec"].get("replicas", 1))
     for _ in range(min(BURST, desired - len(pods))):
+        await pacer.turn()
+        if store.peek(kinds.REPLICASET, meta["namespace"], meta["name"]) is not rs:
+            return
         create_pod(store, rs)
     if len(pods) > desired:
         load: dict[str, int] = {}
@@ -84,14 +94,20 @@ def sync(store: Store, rs: Obj) -> None:
             load[node] = load.get(node, 0) + 1
         doomed = sorted(pods, key=lambda p: _delete_rank(p, load))
         for pod in doomed[: min(BURST, len(pods) - desired)]:
-            meta = pod["metadata"]
-            rest.delete_pod(store, meta["namespace"], meta["name"], None)
+            await pacer.turn()
+            if store.peek(kinds.REPLICASET, meta["namespace"], meta["name"]) is not rs:
+                return
+            namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+            current = store.peek(kinds.POD, namespace, name)
+            if current is None or current["metadata"].get("deletionTimestamp"):
+                continue
+            rest.delete_pod(store, namespace, name, None)
             events.record(
                 store,
                 rs,
                 kinds.REPLICASET,
                 "SuccessfulDelete",
-                f"Deleted pod: {meta['name']}",
+                f"Deleted pod: {name}",
                 COMPONENT,
             )
 

@@ -7,6 +7,7 @@ same owner wins, then the node with the fewest; ties go to the topology's order.
 
 from chaosext.lab import events, kinds
 from chaosext.lab.objects import ZONE_LABEL
+from chaosext.lab.pacing import Pacer
 from chaosext.lab.store import Obj, Store, timestamp
 
 COMPONENT = "default-scheduler"
@@ -82,8 +83,10 @@ def pick_node(store: Store, pod: Obj, counts: Counts | None = None) -> str | Non
     return str(best["metadata"]["name"])
 
 
-def schedule_pending(store: Store) -> None:
-    """Bind every unscheduled pod that can be placed; mark the others Unschedulable."""
+async def schedule_pending(store: Store, pacer: Pacer) -> None:
+    """Bind every unscheduled pod that can be placed; mark the others Unschedulable
+    (handing the loop over between pods: one that went or was bound meanwhile is
+    skipped)."""
     pending = [
         p
         for p in store.objects(kinds.POD)
@@ -91,7 +94,16 @@ def schedule_pending(store: Store) -> None:
     ]
     counts = peer_counts(store) if pending else {}
     for pod in pending:
+        await pacer.turn()
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        current = store.peek(kinds.POD, ns, name)
+        if (
+            current is None
+            or current["spec"].get("nodeName")
+            or current["metadata"].get("deletionTimestamp")
+        ):
+            continue
+        pod = current
         node = pick_node(store, pod, counts)
         if node is not None:
             per_node = counts.setdefault(peer_key(pod), {})

@@ -1,0 +1,35 @@
+"""Sharing the event loop: a controller pass that writes many objects (a
+2,000-pod scale-down, the kubelet stopping every pod of a cluster) hands the loop
+over every few milliseconds, so the API, watches and the data plane, which share
+the loop with it, answer in between.
+
+A pass that awaits `Pacer.turn()` must expect the store to have changed across
+it: re-read what it is about to write (`Store.peek`) rather than trusting the
+list it started from.
+"""
+
+import asyncio
+import time
+
+SLICE = 0.01
+"""Seconds a pass may hold the loop before it hands it over."""
+
+
+class Pacer:
+    """Hands the event loop over once `SLICE` seconds have passed since the last
+    turn. Many tasks may share one pacer (the kubelet's 2,000 pods, stopping
+    together): after a turn the first to come back opens the next slice and the
+    others wait for theirs, so each turn of the loop does one slice of their
+    work and then serves the API."""
+
+    def __init__(self, slice_seconds: float = SLICE) -> None:
+        self.slice = slice_seconds
+        self._since = time.monotonic()
+
+    async def turn(self) -> None:
+        """Yield to the loop if this pacer's work has held it for a slice."""
+        while time.monotonic() - self._since >= self.slice:
+            stale = self._since
+            await asyncio.sleep(0)
+            if self._since == stale:  # first back: the next slice is ours
+                self._since = time.monotonic()
