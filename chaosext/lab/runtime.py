@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosext.lab import authz, groundtruth, kubeconfig, tls, topology
+from chaosext.lab import authz, groundtruth, kubeconfig, pacing, tls, topology
 from chaosext.lab.lab import Lab, settle_limit
 
 log = logging.getLogger("meshdrill.lab")
@@ -295,8 +295,10 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     state_path = _state_path(state_dir)
+    pacing.fewer_collections()
     try:
         await lab.start()
+        pacing.keep_started()
         ca_pem = (state_dir / tls.CA_FILE).read_bytes()
         config = kubeconfig.write(
             state_dir / KUBECONFIG_FILE, lab.urls(), lab.token, ca_pem
