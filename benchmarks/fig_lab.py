@@ -7,8 +7,10 @@ For N = 2, 200 and 2000 pods per cluster (guide-000 with hello-world at N + N):
 - `resolver_us_per_answer_2x<N>`: `chaosext.locality.LocalityResolver` resolving
   every pod's hostname `PASSES` times from a cold cache, microseconds per answer,
   with the Kubernetes API calls it made;
-- `lab_region_outage_2x2000` (not in quick): `chaos run region_outage.json` on the
-  2 x 2000 lab (started by the drill): its verdict, wall time, and its restore.
+- `lab_region_outage_2x2000` (not in quick): `chaos run region_outage.json` on a
+  2 x 2000 lab started first (its start time and peak memory): the drill's verdict,
+  wall time and restore, and the worst latency of cluster A's API (GET /version
+  every 50 ms from a thread) while the drill scales A to zero and back.
 
 `figures(quick)` yields (name, value) pairs; quick skips 2000 (noted in its value)
 and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
@@ -17,7 +19,9 @@ and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,10 +33,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from chaosext import clusters, locality  # noqa: E402
-from chaosext.lab import runtime, topology  # noqa: E402
+from chaosext.lab import runtime, tls, topology  # noqa: E402
 
 SIZES = (2, 200, 2000)
 PASSES = 5
+POLL_S = 0.05
 NAMESPACE = "default"
 SELECTOR = "app=hello-world"
 
@@ -115,24 +120,81 @@ def measure(pods: int, starts: int, directory: Path) -> Iterator[tuple[str, str]
     yield f"resolver_us_per_answer_2x{pods}", resolver
 
 
+class ApiPoller:
+    """GET /version on one API server every `POLL_S` from a thread (a new
+    connection each time, as a fresh client makes), keeping the worst latency."""
+
+    def __init__(self, info: runtime.LabInfo, cluster: str) -> None:
+        self.url = f"{info.clusters[cluster]}/version"
+        self.headers = {"Authorization": f"Bearer {info.token}"}
+        self.context = tls.client_context(info.state_dir / tls.CA_FILE)
+        self.latencies: list[float] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            began = time.perf_counter()
+            request = urllib.request.Request(self.url, headers=self.headers)
+            try:
+                with urllib.request.urlopen(
+                    request, timeout=30, context=self.context
+                ) as answer:
+                    answer.read()
+                self.latencies.append(time.perf_counter() - began)
+            except OSError:
+                self.failures += 1
+            self._stop.wait(POLL_S)
+
+    def __enter__(self) -> "ApiPoller":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def region_outage(pods: int, directory: Path) -> str:
-    """The region_outage drill on the 2 x `pods` lab: verdict, seconds, restore."""
-    from tests.drills.drilling import run_drill
+    """The region_outage drill on a 2 x `pods` lab started here first (its start
+    time and peak memory), with cluster A's API polled throughout (its worst
+    latency, over the scale to zero and back): verdict, seconds, restore."""
+    from tests.drills.drilling import drill_env, run_drill
 
     work = directory / f"drill-2x{pods}"
     work.mkdir()
     path = variant(pods, directory)
+    env = drill_env(work)  # the drill uses the lab in work/lab: this one
     began = time.perf_counter()
-    run = run_drill(
-        "region_outage.json", work, variables={"lab_topology": str(path)}, timeout=900
-    )
-    seconds = time.perf_counter() - began
+    info = runtime.start_lab(str(path), env["MESHDRILL_LAB_DIR"])
+    start_s = time.perf_counter() - began
+    try:
+        with ApiPoller(info, "cluster-a") as poller:
+            began = time.perf_counter()
+            run = run_drill(
+                "region_outage.json",
+                work,
+                variables={"lab_topology": str(path)},
+                env=env,
+                timeout=900,
+            )
+            seconds = time.perf_counter() - began
+        rss = peak_rss_mb(info.pid)
+    finally:
+        runtime.stop_lab(env["MESHDRILL_LAB_DIR"])
     verdict = run.verdict.get("verdict", f"no verdict (exit {run.code})")
     restore = run.verdict.get("restore") or {}
     failed = restore.get("failed") or []
     rollbacks = [r.get("status") for r in run.journal.get("rollbacks") or []]
     text = f"{verdict} in {seconds:.0f} s (rollbacks {rollbacks}"
     text += f", restore failed: {failed})" if failed else ", nothing left to restore)"
+    worst = max(poller.latencies, default=float("nan")) * 1000
+    text += (
+        f"; lab start {start_s:.1f} s, peak RSS {rss:.0f} MB; API worst "
+        f"{worst:.0f} ms over {len(poller.latencies)} GET /version during the drill"
+        f" ({poller.failures} failed)"
+    )
     reasons = run.verdict.get("reasons") or []
     return text + (f"; {reasons[0]}" if reasons and verdict != "passed" else "")
 
