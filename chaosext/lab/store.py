@@ -172,7 +172,10 @@ class Store:
         `keep_status`, the stored status wins (writes to the main resource of a
         kind with a status subresource do not change its status).
         """
-        obj = clone(obj)
+        return self._replace(kind, clone(obj), keep_status)
+
+    def _replace(self, kind: Kind, obj: Obj, keep_status: bool = False) -> Obj:
+        """`replace` of an object that is the caller's own copy (it is stored)."""
         meta = obj.setdefault("metadata", {})
         old = self.peek(kind, meta.get("namespace", ""), meta.get("name", ""))
         if old is None:
@@ -211,7 +214,7 @@ class Store:
         """Apply `change` to a copy of the object and store it if anything changed."""
         current = self.get(kind, namespace, name)
         change(current)
-        return self.replace(kind, current)
+        return self._replace(kind, current)
 
     def delete(self, kind: Kind, namespace: str, name: str) -> Obj:
         """Remove an object now; returns it."""
