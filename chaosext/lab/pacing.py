@@ -9,8 +9,8 @@ list it started from.
 
 The garbage collector stalls the loop too: a 2,000-pod lab holds millions of
 objects, and with the default thresholds a full collection ran every second or
-so during a big scale, ~0.3 s each (finding nothing: the lab's objects are
-acyclic JSON, freed by reference counting). The lab process collects less often
+so during a big scale, ~0.3 s each (mostly finding nothing: the lab's objects are
+JSON, freed by reference counting). The lab process collects less often
 (`fewer_collections`) and keeps what it started with out of full collections
 (`keep_started`).
 """
