@@ -17,7 +17,15 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["KEY", "UNMANAGED_RUN", "LabState", "RunContext", "for_call", "of"]
+__all__ = [
+    "KEY",
+    "UNMANAGED_RUN",
+    "LabState",
+    "RunContext",
+    "for_call",
+    "of",
+    "raise_if_stopped",
+]
 
 KEY = "meshdrill"
 """The configuration key that holds the run's RunContext."""
@@ -86,3 +94,27 @@ def for_call(
     """A configuration for calling an action directly, as run `run_id`."""
     context = RunContext(run_id=run_id, dry_run="actions" if dry_run else None)
     return {**(configuration or {}), KEY: context}
+
+
+def raise_if_stopped(configuration: Mapping[str, Any] | None) -> None:
+    """Raise what ends the run if it was told to end and is still going.
+
+    A safeguard trip (SIGUSR1) or a SIGINT/SIGTERM ends a run by an exception
+    raised in the main thread wherever it is. When that lands in a finalizer
+    (a closed connection's `__del__` while a sampler churns through thousands of
+    them), Python prints "Exception ignored" and goes on: the drill would sample
+    on to its deadline. Long waits call this between steps, so a stop is never
+    lost: chaoslib's own exits are raised again (SystemExit 20 as on SIGUSR1,
+    KeyboardInterrupt, InterruptExecution as on SIGTERM), with rollbacks.
+    """
+    context = of(configuration)
+    if context is None:
+        return
+    if context.safeguard:
+        raise SystemExit(20)  # chaoslib.exit: SIGUSR1, rollbacks are played
+    if context.interrupted == "SIGINT":
+        raise KeyboardInterrupt
+    if context.interrupted == "SIGTERM":
+        from chaoslib.exceptions import InterruptExecution
+
+        raise InterruptExecution("SIGTERM signal received")

@@ -65,6 +65,8 @@ class Wait:
     """Wall-clock seconds, as the samplers stamp answers."""
     progress: Progress | None = None
     title: str = ""
+    between: Callable[[], None] = lambda: None
+    """Called before each batch; raises to end the wait (the run was stopped)."""
     _batches: list[_Batch] = field(default_factory=list)
 
     def run(self) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class Wait:
         streak: list[_Batch] = []
         errors: Counter[str] = Counter()
         while len(streak) < s.consecutive and self.clock() - started < s.deadline:
+            self.between()
             batch = self._take()
             if batch.judged.passed:
                 streak.append(batch)

@@ -5,7 +5,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaosext import annotations
+from chaosext import annotations, runcontext
 from probes import arguments, measure, predicted
 from probes.progress import progress_for
 from probes.source import resolver_for, source_from
@@ -84,6 +84,7 @@ def wait_for_split(
             resolver,
             progress=progress_for(),
             title=f"waiting for {_describe(settings.expected)} by {by}",
+            between=lambda: runcontext.raise_if_stopped(configuration),
         )
         return wait.run()
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chaoslib.exceptions import ActivityFailed
+from chaoslib.exceptions import ActivityFailed, InterruptExecution
 from rich.console import Console
 
 from chaosext import runcontext
@@ -310,3 +310,43 @@ def test_a_pooled_share_on_the_band_edge_is_topped_up_not_left_inconclusive() ->
     )
     assert report["verdict"] == "within"
     assert report["answered"] > 150
+
+
+@pytest.mark.parametrize(
+    ("noted", "raised"),
+    [
+        ({"safeguard": "error budget"}, SystemExit),
+        ({"interrupted": "SIGINT"}, KeyboardInterrupt),
+        ({"interrupted": "SIGTERM"}, InterruptExecution),
+    ],
+)
+def test_a_stop_whose_exception_was_lost_ends_the_wait_at_the_next_batch(
+    noted: dict[str, str], raised: type[BaseException]
+) -> None:
+    """A stop noted in the run's context (its signal's exception swallowed in a
+    finalizer) ends the wait before another batch, as chaoslib's exit would."""
+    clock = FakeClock()
+    source = ScriptedSource(clock, [HALF])
+    configuration = runcontext.for_call()
+    wait = Wait(
+        Settings(expected={"cluster-b": 1.0}, deadline=60.0),
+        source,
+        FakeResolver(),
+        clock=clock,
+        wall=clock,
+        between=lambda: runcontext.raise_if_stopped(configuration),
+    )
+    context = runcontext.of(configuration)
+    assert context is not None
+    for field_name, value in noted.items():
+        setattr(context, field_name, value)
+    with pytest.raises(raised):
+        wait.run()
+    assert clock.now == 1000.0  # not one batch was taken
+
+
+def test_a_run_that_was_not_stopped_waits_on() -> None:
+    """No stop noted: the check lets every batch through."""
+    configuration = runcontext.for_call()
+    runcontext.raise_if_stopped(configuration)
+    runcontext.raise_if_stopped(None)
