@@ -8,12 +8,10 @@ retries them elsewhere and outlier detection counts them); proxies inside the
 network still reach them. A gateway with a ready replica again reopens the way.
 """
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from chaosext.lab import kinds
-from chaosext.lab.store import Event, Store
+from chaosext.lab import deploywatch
 
 if TYPE_CHECKING:
     from chaosext.lab.lab import Lab
@@ -22,12 +20,6 @@ log = logging.getLogger("meshdrill.lab.eastwest")
 
 NAMESPACE = "istio-system"
 NAME = "istio-eastwestgateway"
-
-
-def _ready(store: Store) -> bool:
-    deploy = store.peek(kinds.DEPLOYMENT, NAMESPACE, NAME)
-    status = (deploy or {}).get("status") or {}
-    return int(status.get("readyReplicas", 0)) > 0
 
 
 class EastWest:
@@ -40,24 +32,20 @@ class EastWest:
             if spec.eastwest is not None:
                 self.networks.setdefault(spec.network, []).append(spec.name)
         self._was_up: set[str] = set()  # a lab starting is not an outage
-        self._handle: asyncio.Handle | None = None
         for name in {c for clusters in self.networks.values() for c in clusters}:
-            lab.clusters[name].store.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if event.kind is not kinds.DEPLOYMENT:
-            return
-        meta = event.object["metadata"]
-        if (meta.get("namespace"), meta["name"]) != (NAMESPACE, NAME):
-            return
-        if self._handle is None:
-            self._handle = asyncio.get_running_loop().call_soon(self.reconcile)
+            deploywatch.follow(
+                lab.clusters[name].store, NAMESPACE, NAME, self.reconcile
+            )
 
     def reconcile(self) -> None:
-        self._handle = None
         cut_off = self.lab.networks_cut_off
         for network, clusters in self.networks.items():
-            up = any(_ready(self.lab.clusters[c].store) for c in clusters)
+            up = any(
+                deploywatch.has_ready_replica(
+                    self.lab.clusters[c].store, NAMESPACE, NAME
+                )
+                for c in clusters
+            )
             if up:
                 self._was_up.add(network)
                 if network in cut_off:

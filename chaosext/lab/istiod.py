@@ -9,12 +9,11 @@ which outlier detection counts as errors). When istiod has a ready replica again
 every proxy gets a full push, after the usual propagation delay.
 """
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from chaosext.lab import kinds, objects
-from chaosext.lab.store import Event, Obj, Store
+from chaosext.lab import deploywatch, kinds, objects
+from chaosext.lab.store import Obj, Store
 
 if TYPE_CHECKING:
     from chaosext.lab.lab import Lab
@@ -39,10 +38,7 @@ def istiod_deployment() -> Obj:
 
 def is_up(store: Store) -> bool:
     """Whether the cluster's istiod has a ready replica (no Deployment: down)."""
-    deploy = store.peek(kinds.DEPLOYMENT, NAMESPACE, NAME)
-    return (
-        deploy is not None and (deploy.get("status") or {}).get("readyReplicas", 0) > 0
-    )
+    return deploywatch.has_ready_replica(store, NAMESPACE, NAME)
 
 
 class Istiod:
@@ -52,21 +48,10 @@ class Istiod:
         self.lab = lab
         self.cluster = cluster
         self.store = store
-        self._handle: asyncio.Handle | None = None
         self._was_up = False  # a lab starting is not an outage
-        store.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if event.kind is not kinds.DEPLOYMENT:
-            return
-        meta = event.object["metadata"]
-        if (meta.get("namespace"), meta["name"]) != (NAMESPACE, NAME):
-            return
-        if self._handle is None:
-            self._handle = asyncio.get_running_loop().call_soon(self.reconcile)
+        deploywatch.follow(store, NAMESPACE, NAME, self.reconcile)
 
     def reconcile(self) -> None:
-        self._handle = None
         plane = self.lab.control_plane
         down = not is_up(self.store)
         self._was_up = self._was_up or not down
