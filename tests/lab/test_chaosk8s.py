@@ -61,7 +61,6 @@ def _experiment(drained: str) -> dict[str, Any]:
                 "deployment_fully_available",
                 DEPLOY | {"timeout": 20},
             ),
-            _activity("terminate", "pod.actions", "terminate_pods", PODS | {"qty": 1}),
             _activity(
                 "cordon", "node.actions", "cordon_node", {"name": "cluster-a-node-2"}
             ),
@@ -75,6 +74,11 @@ def _experiment(drained: str) -> dict[str, Any]:
                 "drain", "node.actions", "drain_nodes", {"name": drained, "timeout": 60}
             ),
             _activity("undrain", "node.actions", "uncordon_node", {"name": drained}),
+            # after the drain, not before: drain_nodes lists the node's pods, then
+            # evicts each, and fails on a 404 where kubectl drain does not. A pod
+            # terminated just before (gone in the lab's 0.2 s, or as soon as its
+            # process exits on a real cluster) can vanish in between.
+            _activity("terminate", "pod.actions", "terminate_pods", PODS | {"qty": 1}),
             _activity(
                 "scale-down",
                 "deployment.actions",
