@@ -77,6 +77,10 @@ def action(name: str, module: str, func: str, arguments: Json) -> Json:
     return {"type": "action", "name": name, "provider": py(module, func, arguments)}
 
 
+def probe(name: str, module: str, func: str, arguments: Json) -> Json:
+    return {"type": "probe", "name": name, "provider": py(module, func, arguments)}
+
+
 def preflight_probe(tags: list[str], source: Json | str, workload: Json) -> Json:
     """The mesh is what the tier needs (`meshdrill mesh check`), before any change."""
     (tier,) = [t.removeprefix("tier:") for t in tags if t.startswith("tier:")]
@@ -141,7 +145,7 @@ def all_in_probe(name: str, target: str, by: str, source: Json, workload: Json) 
 
 def wait_probe(
     name: str,
-    expected: Json,
+    expected: Json | str,
     by: str,
     deadline: str,
     source: Json,
@@ -630,6 +634,138 @@ def outlier_ejection() -> Json:
     )
 
 
+def control_plane_outage() -> Json:
+    istiod = {
+        "context": "${cluster_a_context}",
+        "namespace": "${istiod_namespace}",
+        "deployment": "${istiod_deployment}",
+    }
+    ready = {"deadline": "${recovery_deadline}"}
+    tags = ["tier:control-plane-outage", "guide-000"]
+    return drill(
+        title="Control-plane outage: outlier detection fails over without istiod",
+        description=(
+            "Guide 000 with cluster A's istiod down. Steady state: traffic goes where"
+            " the mesh's config predicts (guide 000: 50/50). istiod scaled to zero"
+            " (its last pod gone), then cluster A's workload (its pods gone): no"
+            " endpoint push reaches cluster A's ingress gateway, which keeps the gone"
+            " pods as healthy endpoints; only outlier detection takes them out. 100%"
+            " cluster"
+            " B before the first ejection ends (baseEjectionTime 30 s), with at most"
+            " `error_budget` client errors: consecutive5xxErrors 1 ejects each stale"
+            " endpoint at its first connect failure, before the same request retries,"
+            " so a request fails only if its 3 attempts (Istio's default 2 retries)"
+            " find 3 stale endpoints, and cluster A has 2: 0. istiod back, then the"
+            " workload: the predicted split again."
+        ),
+        tags=tags,
+        preflight=preflight_probe(tags, G000_SOURCE, G000_WORKLOAD),
+        configuration={
+            **G000,
+            **STATISTICS,
+            "samples": 400,
+            "istiod_namespace": "istio-system",
+            "istiod_deployment": "istiod",
+            "error_budget": 0,
+            "failover_deadline": 30,
+        },
+        hypothesis=(
+            "Traffic goes where the mesh's config predicts",
+            [
+                split_probe(
+                    "traffic-splits-as-predicted",
+                    "predicted",
+                    "cluster",
+                    G000_SOURCE,
+                    G000_WORKLOAD,
+                )
+            ],
+        ),
+        method=[
+            action(
+                "cluster-a-istiod-to-zero",
+                "chaosext.actions.outages",
+                "control_plane_outage",
+                istiod,
+            ),
+            probe(
+                "cluster-a-istiod-is-gone",
+                "probes.deployments",
+                "deployment_stopped",
+                {**istiod, "deadline": "${failover_deadline}"},
+            ),
+            action(
+                "scale-cluster-a-to-zero",
+                "chaosext.actions.scale",
+                "scale_to_zero",
+                SCALE_A,
+            ),
+            probe(
+                "cluster-a-workload-is-gone",
+                "probes.deployments",
+                "deployment_stopped",
+                {**SCALE_A, "deadline": "${failover_deadline}"},
+            ),
+            wait_probe(
+                "outlier-detection-fails-over-to-cluster-b",
+                {"${cluster_b_context}": 1.0},
+                "cluster",
+                "${failover_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                max_transition_errors="${error_budget}",
+            ),
+            action(
+                "cluster-a-istiod-back",
+                "chaosext.actions.outages",
+                "restore_control_plane",
+                istiod,
+            ),
+            probe(
+                "cluster-a-istiod-is-ready",
+                "probes.deployments",
+                "deployment_ready",
+                {**istiod, **ready},
+            ),
+            action(
+                "scale-cluster-a-back",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_A,
+            ),
+            probe(
+                "cluster-a-workload-is-ready",
+                "probes.deployments",
+                "deployment_ready",
+                {**SCALE_A, **ready},
+            ),
+            wait_probe(
+                "traffic-returns-as-predicted",
+                "predicted",
+                "cluster",
+                "${recovery_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                tolerance="${split_tolerance}",
+            ),
+        ],
+        rollbacks=[
+            action(
+                "restore-cluster-a-istiod",
+                "chaosext.actions.outages",
+                "restore_control_plane",
+                istiod,
+            ),
+            action(
+                "restore-cluster-a-replicas",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_A,
+            ),
+        ],
+    )
+
+
 # -- conformance: any mesh, no hand-written numbers --------------------------------
 
 CONFORMANCE: Json = {
@@ -721,6 +857,7 @@ TIERS = {
     "region_failover.json": region_failover,
     "waypoint_failover.json": waypoint_failover,
     "outlier_ejection.json": outlier_ejection,
+    "control_plane_outage.json": control_plane_outage,
     "conformance.json": conformance,
 }
 

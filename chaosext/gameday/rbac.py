@@ -53,7 +53,15 @@ ROOT_RULES: tuple[Rule, ...] = (
         "resources": ["serviceentries"],
         "verbs": ["list"],
     },
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+    # ... and control_plane_outage: istiod scaled with its restore record (the
+    # restore control and recover list deployments to find it); deployment_stopped
+    # and deployment_ready read istiod and count its pods
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments"],
+        "verbs": ["get", "list", "patch"],
+    },
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
 )
 
 NAMESPACED_RULES: tuple[Rule, ...] = (

@@ -30,6 +30,8 @@ TIERS: dict[str, TierNeeds] = {
     "region-failover": TierNeeds("region"),
     "waypoint-failover": TierNeeds("cluster", destination_rule=True),
     "outlier-ejection": TierNeeds("cluster", destination_rule=True, ejection=True),
+    # istiod down: only outlier detection takes the gone pods' endpoints out
+    "control-plane-outage": TierNeeds("cluster", ejection=True),
     "conformance": TierNeeds(""),  # whatever the config says: ready pods only
 }
 NO_TIER = TierNeeds("")

@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 
 import chaosext
+from chaosext.lab import topology as lab_topology
+from chaosext.mesh import ServiceConfig, router, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "experiments"
@@ -36,7 +39,7 @@ def test_each_experiment_file_is_what_the_shared_shape_renders(name: str):
 
 
 def test_every_tier_of_the_design_has_an_experiment():
-    """The seven tiers of DESIGN s.4 and the conformance drill, one file each."""
+    """The seven tiers of DESIGN s.4, issue 14's and the conformance drill."""
     assert set(RENDERED) == {
         "region_outage.json",
         "cluster_failover.json",
@@ -45,6 +48,7 @@ def test_every_tier_of_the_design_has_an_experiment():
         "region_failover.json",
         "waypoint_failover.json",
         "outlier_ejection.json",
+        "control_plane_outage.json",
         "conformance.json",
     }
 
@@ -89,3 +93,31 @@ def _activities(experiment: dict) -> list[dict]:
         *experiment["method"],
         *experiment["rollbacks"],
     ]
+
+
+def test_control_plane_outage_numbers_come_from_guide_000s_mesh():
+    """error_budget and failover_deadline are the mesh's, not tuned to pass.
+
+    With istiod down the gateway keeps cluster A's gone pods as healthy endpoints
+    and only outlier detection takes them out: each takes `consecutive5xxErrors`
+    connect failures, and a request fails only when all its 1 + 2 attempts (Istio's
+    default retries) fail, so at most floor(c x n / 3) requests fail. With c = 1 this
+    holds at any concurrency: each failure ejects its endpoint before the same
+    request retries. The failover must settle before the first ejection ends.
+    """
+    config = json.loads(RENDERED["control_plane_outage.json"])["configuration"]
+    data = yaml.safe_load(lab_topology.resolve(config["lab_topology"]).read_text())
+    (workload,) = data["workloads"]
+    (rule,) = [
+        doc
+        for entry in data["resources"]
+        for doc in yaml.safe_load_all(entry["manifest"])
+        if doc and doc["kind"] == "DestinationRule"
+    ]
+    outlier = settings.parse_outlier(ServiceConfig(rule["spec"]["host"], rule["spec"]))
+    assert outlier is not None
+    stale = workload["replicas"][config["cluster_a_context"]]
+    attempts = 1 + router.DEFAULT_RETRIES
+    assert outlier.consecutive_5xx == 1  # the concurrency argument needs it
+    assert config["error_budget"] == outlier.consecutive_5xx * stale // attempts
+    assert config["failover_deadline"] == outlier.base_ejection_time
