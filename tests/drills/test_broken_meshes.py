@@ -233,3 +233,72 @@ def test_outlier_ejection_with_max_ejection_percent_unset_never_ejects(
     assert run.phase("before: traffic-splits-50-50")["verdict"] == "within"
     assert run.phase(phase)["transition_errors"]["status_503"] > 0
     _rollbacks_succeeded(run)
+
+
+def _prefer_close(data: dict[str, Any]) -> dict[str, Any]:
+    """guide-000 preferring its own zone (PreferClose on the Service, the DR's
+    `distribute` gone); returns the DR's outlierDetection, to edit in place.
+
+    explain (gateway, europe-west1-b): cluster A's pod there priority 0, the
+    other zone's 1, cluster B's 2.
+    """
+    (workload,) = data["workloads"]
+    workload["service"]["annotations"] = {TD: "PreferClose"}
+    policy = _traffic_policy(data)
+    del policy["loadBalancer"]
+    outlier: dict[str, Any] = policy["outlierDetection"]
+    return outlier
+
+
+def _prefer_close_without_outlier_detection(data: dict[str, Any]) -> None:
+    """Locality preference from the Service alone (forceFailover: no
+    outlierDetection needed for it), and nothing to eject a gone pod."""
+    _prefer_close(data)
+    del _traffic_policy(data)["outlierDetection"]
+
+
+def _prefer_close_max_ejection_percent_unset(data: dict[str, Any]) -> None:
+    """outlierDetection without maxEjectionPercent: Envoy's 10% of 4 hosts ejects
+    none (Envoy >= 1.28), so the detector is there and never acts."""
+    del _prefer_close(data)["maxEjectionPercent"]
+
+
+def test_control_plane_outage_without_outlier_detection_fails_at_preflight(
+    tmp_path: Path,
+):
+    """With istiod down only ejection takes gone pods out: preflight says so first."""
+    run = _drill(
+        "control_plane_outage.json",
+        tmp_path,
+        "guide-000",
+        _prefer_close_without_outlier_detection,
+    )
+    _assert_missed(run, "before: preflight", "outlier-detection", "no pod is ever")
+    assert run.journal["run"] == []
+
+
+def test_control_plane_outage_that_never_ejects_keeps_the_gone_pods(
+    tmp_path: Path,
+):
+    """istiod down, cluster A's pods gone, none ejected: the gateway keeps sending
+    every attempt (the first and both retries) to its stale priority-0 endpoint,
+    503 until istiod is back; the steady state (all cluster A) held; the rollbacks
+    bring istiod and the workload back."""
+    run = _drill(
+        "control_plane_outage.json",
+        tmp_path,
+        "guide-000",
+        _prefer_close_max_ejection_percent_unset,
+        **SHORT,
+    )
+    phase = "method: outlier-detection-fails-over-to-cluster-b"
+    _assert_missed(run, phase, "within 6 s", "status_503")
+    before = run.phase("before: traffic-splits-as-predicted")
+    assert before["verdict"] == "within"
+    assert set(before["counts"]["cluster"]) == {"cluster-a"}
+    assert run.phase(phase)["transition_errors"]["no_answer"] > 0
+    _rollbacks_succeeded(run)
+    assert [r["output"]["deployment"] for r in run.journal["rollbacks"]] == [
+        "istiod",
+        "hello-world",
+    ]

@@ -3,17 +3,28 @@
 Each test is `chaos run experiments/<tier>.json` with no kubeconfig and no lab
 running: the drill's control starts the tier's default topology (shipped timing,
 shipped statistics), runs the fault and the repair, and stops the lab. The
-region-outage tier has its own file (test_region_outage.py).
+region-outage tier has its own file (test_region_outage.py). A drill whose steady
+state is the predicted split also runs on a variant that predicts another.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.drills.drilling import DrillRun, assert_lands, run_drill
+from tests.drills.drilling import (
+    DrillRun,
+    assert_lands,
+    objects,
+    run_drill,
+    topology_variant,
+)
 
 pytestmark = pytest.mark.slow
+
+TD = "networking.istio.io/traffic-distribution"
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,16 @@ TIERS = [
         "cluster",
         _in("cluster-b"),
         "method: traffic-returns-after-the-ejection-time",
+        "cluster",
+        _in("cluster-a", "cluster-b"),
+    ),
+    Tier(
+        "control_plane_outage.json",
+        "before: traffic-splits-as-predicted",
+        "method: outlier-detection-fails-over-to-cluster-b",
+        "cluster",
+        _in("cluster-b"),
+        "method: traffic-returns-as-predicted",
         "cluster",
         _in("cluster-a", "cluster-b"),
     ),
@@ -178,3 +199,42 @@ def test_ejected_pods_stay_out_after_they_heal(drills: Callable[[Tier], DrillRun
     assert run.code == 0, run.log[-3000:]
     first = run.phase(tier.recovery)["batches"][0]
     assert set(first["counts"]) == {"cluster-b"}, first
+
+
+def _prefer_close_with_outlier_detection(data: dict[str, Any]) -> None:
+    """guide-000 preferring its own zone: PreferClose on the Service, the DR's
+    `distribute` gone (it would replace PreferClose), its outlierDetection kept.
+
+    explain (gateway, europe-west1-b): cluster A's pod there priority 0 (100%), the
+    other zone's 1, cluster B's 2.
+    """
+    (workload,) = data["workloads"]
+    workload["service"]["annotations"] = {TD: "PreferClose"}
+    (rule,) = objects(data, "DestinationRule")
+    del rule["spec"]["trafficPolicy"]["loadBalancer"]
+
+
+def test_control_plane_outage_fails_over_from_a_local_steady_state_and_back(
+    tmp_path: Path,
+):
+    """PreferClose mesh: all cluster A; istiod and pods gone, outlier detection
+    empties priorities 0 and 1 at no client error: all B; recovered: all A again."""
+    variant = topology_variant(
+        "guide-000", tmp_path, edit=_prefer_close_with_outlier_detection
+    )
+    run = run_drill(
+        "control_plane_outage.json", tmp_path, variables={"lab_topology": str(variant)}
+    )
+    assert run.code == 0, run.log[-3000:]
+    local = {"cluster-a"}
+    assert_lands(
+        run.phase("before: traffic-splits-as-predicted")["counts"]["cluster"], local
+    )
+    failover = run.phase("method: outlier-detection-fails-over-to-cluster-b")
+    assert failover["transition_errors"] == {}
+    assert_lands(failover["counts"]["cluster"], {"cluster-b"})
+    recovery = run.phase("method: traffic-returns-as-predicted")
+    assert_lands(recovery["counts"]["cluster"], local)
+    assert_lands(
+        run.phase("after: traffic-splits-as-predicted")["counts"]["cluster"], local
+    )
