@@ -4,23 +4,27 @@ istiod down in cluster-a: cluster-a's proxies get no push (the ground truth show
 none) and keep the endpoints of pods that are gone; it returns, they get one.
 cluster2's east-west gateway down: cluster1's client cannot reach cluster2's pods;
 it returns, they answer again. Both restored by their restore action and by
-`meshdrill recover`.
+`meshdrill recover`; istiod by the restore control after Ctrl-C mid-drill.
 """
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
 
 from chaosext import recover
 from chaosext.actions import outages, scale
 from chaosext.annotations import RESTORE_KEY, RUN_ID_KEY
 from chaosext.lab import groundtruth, runtime
+from probes import deployments
 from tests.lab import meshsample
 from tests.labfixtures import apps, core, gateway_url, sample, wait_for
 from tests.safety import labs
+from tests.safety.processes import EXPERIMENTS, TRACEBACK, start_drill
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +129,66 @@ def test_an_eastwest_gateway_down_cuts_its_network_off(tmp_path: Path) -> None:
         scale.restore_replicas(
             "in-ambient", "httpbin", "cluster1", configuration=config
         )
+
+
+def _istiod(lab: runtime.LabInfo) -> Any:
+    return apps(lab, "cluster-a").read_namespaced_deployment("istiod", "istio-system")
+
+
+def test_ctrl_c_mid_drill_brings_istiod_back_without_rollbacks(
+    lab: runtime.LabInfo, tmp_path: Path
+) -> None:
+    """SIGINT while istiod and cluster-a's workload are down, rollbacks off: the
+    restore control finds both records (istio-system is the drill's
+    `istiod_namespace`) and puts both back."""
+    drill = start_drill(
+        EXPERIMENTS / "control_plane_outage.json",
+        tmp_path,
+        lab,
+        variables={"lab_topology": lab.topology, "consecutive": "1000"},
+        options=("--rollback-strategy", "never"),
+    )
+    try:
+        drill.until(lambda: labs.held(lab), 60, "cluster-a's workload held at zero")
+        assert _istiod(lab).spec.replicas == 0
+        drill.send(signal.SIGINT)
+        done = drill.wait(timeout=15)
+    finally:
+        drill.stop()
+    assert done.code != 0, done.output[-3000:]
+    assert TRACEBACK not in done.output
+    assert done.journal["rollbacks"] == []
+    restored = done.notes["restore"]["restored"]
+    assert sorted((c["namespace"], c["name"]) for c in restored) == [
+        ("default", "hello-world"),
+        ("istio-system", "istiod"),
+    ]
+    assert labs.restored(lab), labs.deployment(lab)
+    istiod = _istiod(lab)
+    assert istiod.spec.replicas == 1
+    assert RESTORE_KEY not in (istiod.metadata.annotations or {})
+    wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 1, 10)
+
+
+def test_deployment_probes_see_istiod_go_and_come_back(lab: runtime.LabInfo) -> None:
+    """deployment_stopped returns once istiod's last pod is gone (and fails, naming
+    the counts, while one is left); deployment_ready once it is Ready again."""
+    config = {"kubeconfig": str(lab.kubeconfig), RUN_ID_KEY: "run-a"}
+    istiod = {"deployment": "istiod", "namespace": "istio-system"}
+    wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 1, 10)
+    with pytest.raises(
+        ActivityFailed, match=r"no pod left not seen within 0 s .*pods 1"
+    ):
+        deployments.deployment_stopped(
+            **istiod, context="cluster-a", deadline=0, configuration=config
+        )
+    outages.control_plane_outage(context="cluster-a", configuration=config)
+    gone = deployments.deployment_stopped(
+        **istiod, context="cluster-a", deadline=20, configuration=config
+    )
+    assert (gone["replicas"], gone["ready_replicas"], gone["pods"]) == (0, 0, 0)
+    outages.restore_control_plane(context="cluster-a", configuration=config)
+    back = deployments.deployment_ready(
+        **istiod, context="cluster-a", deadline=20, configuration=config
+    )
+    assert (back["replicas"], back["ready_replicas"], back["pods"]) == (1, 1, 1)
