@@ -4,7 +4,8 @@ istiod down in cluster-a: cluster-a's proxies get no push (the ground truth show
 none) and keep the endpoints of pods that are gone; it returns, they get one.
 cluster2's east-west gateway down: cluster1's client cannot reach cluster2's pods;
 it returns, they answer again. Both restored by their restore action and by
-`meshdrill recover`; istiod by the restore control after Ctrl-C mid-drill.
+`meshdrill recover`; istiod by the restore control after Ctrl-C mid-drill and by
+`meshdrill recover` after kill -9 mid-drill.
 """
 
 import json
@@ -24,7 +25,7 @@ from probes import deployments
 from tests.lab import meshsample
 from tests.labfixtures import apps, core, gateway_url, sample, wait_for
 from tests.safety import labs
-from tests.safety.processes import EXPERIMENTS, TRACEBACK, start_drill
+from tests.safety.processes import EXPERIMENTS, TRACEBACK, meshdrill, start_drill
 
 pytestmark = pytest.mark.slow
 
@@ -167,6 +168,33 @@ def test_ctrl_c_mid_drill_brings_istiod_back_without_rollbacks(
     istiod = _istiod(lab)
     assert istiod.spec.replicas == 1
     assert RESTORE_KEY not in (istiod.metadata.annotations or {})
+    wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 1, 10)
+
+
+def test_recover_after_kill_9_mid_drill_brings_istiod_back(
+    lab: runtime.LabInfo, tmp_path: Path
+) -> None:
+    """kill -9 while istiod and cluster-a's workload are down: nothing restores
+    them; `meshdrill recover` does, from their records."""
+    drill = start_drill(
+        EXPERIMENTS / "control_plane_outage.json",
+        tmp_path,
+        lab,
+        variables={"lab_topology": lab.topology, "consecutive": "1000"},
+    )
+    try:
+        drill.until(lambda: labs.held(lab), 60, "cluster-a's workload held at zero")
+        drill.send(signal.SIGKILL)
+        assert drill.wait(timeout=10).code == -signal.SIGKILL
+    finally:
+        drill.stop()
+    assert _istiod(lab).spec.replicas == 0
+
+    done = meshdrill("recover", "--kubeconfig", str(lab.kubeconfig), tmp=tmp_path)
+    assert done.code == 0, done.output
+    assert "deployment istio-system/istiod" in done.output
+    assert labs.restored(lab), labs.deployment(lab)
+    assert _istiod(lab).spec.replicas == 1
     wait_for(lambda: _ready(lab, "cluster-a", "istiod", "istio-system") == 1, 10)
 
 
