@@ -182,3 +182,16 @@ def test_pick_frequencies_converge_to_predict(dr, distribution, endpoints, faili
     support = {k: p for k, p in expected.items() if p > 0}
     assert set(counts) <= set(support)
     assert chi_square(dict(counts), support).p_value > 0.0005
+
+
+def test_a_retry_stays_in_the_priority_the_load_picks():
+    """A stale local host (gone, but healthy to Envoy: no push since) holds all of
+    priority 0's load: every previous_hosts re-pick lands on it again, never on
+    priority 1. [E] `LoadBalancerBase::chooseHost` re-runs `chooseHostOnce`
+    (priority by load, then host) hostSelectionRetryCount + 1 times and returns the
+    last pick; Istio sets no retry_priority (only VirtualService
+    `retryRemoteLocalities` adds previous_priorities)."""
+    router = router_for(OUTLIER_ONLY_DR, [ep("local", "r1/z1"), ep("remote", "r2/z1")])
+    picks = {router.pick(0.0, exclude={"local"}) for _ in range(200)}
+    assert {p.name for p in picks if p is not None} == {"local"}
+    assert None not in picks
