@@ -668,6 +668,8 @@ def control_plane_outage() -> Json:
             "istiod_deployment": "istiod",
             "error_budget": 0,
             "failover_deadline": 30,
+            # a pod's terminationGracePeriodSeconds is 30 s unless set
+            "stop_deadline": 60,
         },
         hypothesis=(
             "Traffic goes where the mesh's config predicts",
@@ -692,7 +694,7 @@ def control_plane_outage() -> Json:
                 "cluster-a-istiod-is-gone",
                 "probes.deployments",
                 "deployment_stopped",
-                {**istiod, "deadline": "${failover_deadline}"},
+                {**istiod, "deadline": "${stop_deadline}"},
             ),
             action(
                 "scale-cluster-a-to-zero",
@@ -704,7 +706,7 @@ def control_plane_outage() -> Json:
                 "cluster-a-workload-is-gone",
                 "probes.deployments",
                 "deployment_stopped",
-                {**SCALE_A, "deadline": "${failover_deadline}"},
+                {**SCALE_A, "deadline": "${stop_deadline}"},
             ),
             wait_probe(
                 "outlier-detection-fails-over-to-cluster-b",
