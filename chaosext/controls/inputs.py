@@ -34,9 +34,10 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Experiment, Secrets
 
 from chaosext import clusters
+from chaosext.actions import httpfault, virtualservice
 from chaosext.controls.lab import on_lab
 from chaosext.controls.refusal import refuse
-from probes import arguments, measure, predicted
+from probes import arguments, latency, measure, predicted
 from probes.source import resolver_for, source_from
 
 __all__ = [
@@ -316,7 +317,21 @@ def _checks() -> dict[str, Check]:
             secrets,
         )
 
+    def host(value: Any, given: Any, *_: Any) -> None:
+        """The fault's target: `selector` xor `host` (inject/clear_http_fault)."""
+        try:
+            if httpfault.form(given.get("selector"), value) == "host":
+                virtualservice.mesh_host(value, str(given.get("namespace", "")))
+        except ValueError as exc:
+            raise ActivityFailed(str(exc)) from exc
+
+    def latencies(value: Any, *_: Any) -> None:
+        latency.check_bounds("latency", value)
+
     return {
+        "host": host,
+        "latency_at_least": latencies,
+        "latency_below": latencies,
         "tolerance": real("tolerance"),
         "confidence": real("confidence"),
         "max_error_rate": real("max_error_rate", 0.0),
