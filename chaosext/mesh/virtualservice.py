@@ -109,11 +109,11 @@ def route_fault(fault: Any) -> HttpFault | None:
         delay = fault.get("delay") or {}
         status = abort.get("httpStatus")
         fixed = delay.get("fixedDelay")
-        result = HttpFault(
+        result = HttpFault(  # the share of a part that is absent: as the default
             status=int(status) if status else None,
-            abort_percent=_share(abort),
+            abort_percent=_share(abort) if status else 100.0,
             delay=durations.parse_duration(fixed) if fixed else 0.0,
-            delay_percent=_share(delay),
+            delay_percent=_share(delay) if fixed else 100.0,
         )
     except (ValueError, TypeError, AttributeError):
         return None
