@@ -325,13 +325,16 @@ def _checks() -> dict[str, Check]:
         except ValueError as exc:
             raise ActivityFailed(str(exc)) from exc
 
-    def latencies(value: Any, *_: Any) -> None:
-        latency.check_bounds("latency", value)
+    def latencies(name: str) -> Check:
+        def check(value: Any, *_: Any) -> None:
+            latency.check_bounds(name, value)
+
+        return check
 
     return {
         "host": host,
-        "latency_at_least": latencies,
-        "latency_below": latencies,
+        "latency_at_least": latencies("latency_at_least"),
+        "latency_below": latencies("latency_below"),
         "tolerance": real("tolerance"),
         "confidence": real("confidence"),
         "max_error_rate": real("max_error_rate", 0.0),
