@@ -74,7 +74,7 @@ def inject_http_fault(
     VirtualService already routing `host` (VS form), or an unreachable cluster.
     """
     try:
-        fault = _fault(status, percentage, delay, delay_percentage)
+        fault = fault_from(status, percentage, delay, delay_percentage)
         if form(selector, host) == "host":
             return virtualservice.inject(
                 host, namespace, context, fault, name, configuration, secrets
@@ -213,7 +213,7 @@ def default_name(labels: dict[str, str]) -> str:
     return (NAME_PREFIX + tail)[:63].rstrip("-")
 
 
-def _fault(
+def fault_from(
     status: Any, percentage: Any, delay: Any, delay_percentage: Any
 ) -> httpfault.HttpFault:
     values = {

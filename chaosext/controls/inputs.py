@@ -325,6 +325,18 @@ def _checks() -> dict[str, Check]:
         except ValueError as exc:
             raise ActivityFailed(str(exc)) from exc
 
+    def fault(value: Any, given: Any, *_: Any) -> None:
+        """inject_http_fault's fault (`delay_percentage` is its argument alone)."""
+        try:
+            httpfault.fault_from(
+                given.get("status"),
+                given.get("percentage"),
+                given.get("delay"),
+                value,
+            )
+        except ValueError as exc:
+            raise ActivityFailed(str(exc)) from exc
+
     def latencies(name: str) -> Check:
         def check(value: Any, *_: Any) -> None:
             latency.check_bounds(name, value)
@@ -333,6 +345,7 @@ def _checks() -> dict[str, Check]:
 
     return {
         "host": host,
+        "delay_percentage": fault,
         "latency_at_least": latencies("latency_at_least"),
         "latency_below": latencies("latency_below"),
         "tolerance": real("tolerance"),

@@ -188,6 +188,16 @@ FAULT_ARGUMENTS = {
         "activity 'cluster-a-answers-slowly'",
         "give exactly one of `selector`",
     ),
+    "nothing to inject": (
+        {"delay": 0},
+        "activity 'cluster-a-answers-slowly'",
+        "nothing to inject: status 0 and no delay",
+    ),
+    "a percentage out of range": (
+        {"delay_percentage": 150},
+        "activity 'cluster-a-answers-slowly'",
+        "percentage and delay_percentage are in (0, 100]",
+    ),
     "a wildcard host": (
         {"selector": "", "host": "*.default.svc.cluster.local"},
         "activity 'cluster-a-answers-slowly'",
@@ -204,7 +214,8 @@ FAULT_ARGUMENTS = {
 def test_the_fault_target_is_checked_up_front(
     arguments: dict[str, Any], activity: str, message: str
 ) -> None:
-    """inject_http_fault: exactly one of selector and host, a host one DNS name."""
+    """inject_http_fault: a fault that does something, exactly one of selector and
+    host, a host one DNS name."""
     exp = json.loads(SLOW_UPSTREAM.read_text())
     exp["method"][0]["provider"]["arguments"].update(arguments)
     config = load_configuration(dict(exp["configuration"]))
