@@ -1,4 +1,5 @@
-"""Objects meshdrill creates (rather than changes): Istio EnvoyFilters for faults.
+"""Objects meshdrill creates (rather than changes): Istio EnvoyFilters (server-side
+faults) and VirtualServices (client-side faults).
 
 A created object carries its restore record (annotation `meshdrill.io/restore`,
 prior `{"created": true}`: undoing it deletes it) and the labels
@@ -12,16 +13,22 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from chaosext import clusters
+from chaosext import annotations, clusters
 from chaosext.annotations import RestoreRecord, read_record
 
 __all__ = [
     "ENVOY_FILTERS",
+    "KINDS",
     "MANAGED_BY",
     "RUN_LABEL",
+    "VIRTUAL_SERVICES",
+    "delete",
     "delete_envoy_filter",
+    "ensure",
     "envoy_filters",
     "labels_for",
+    "managed",
+    "read",
     "record_of",
 ]
 
@@ -29,6 +36,11 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "meshdrill"
 RUN_LABEL = "meshdrill.io/run"
 ENVOY_FILTERS = ("networking.istio.io", "v1alpha3", "envoyfilters")
+VIRTUAL_SERVICES = ("networking.istio.io", "v1", "virtualservices")
+ENVOY_FILTER = "envoyfilter"
+VIRTUAL_SERVICE = "virtualservice"
+KINDS = {ENVOY_FILTER: ENVOY_FILTERS, VIRTUAL_SERVICE: VIRTUAL_SERVICES}
+"""The kinds meshdrill creates: kind of change (`undo.Change.kind`) -> API."""
 LOST_RECORD_ACTION = "inject_http_fault"
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
@@ -54,21 +66,21 @@ def record_of(obj: dict[str, Any]) -> RestoreRecord:
     return RestoreRecord(run, LOST_RECORD_ACTION, {"created": True}, at="", by="")
 
 
-def envoy_filters(
-    cluster: clusters.Cluster, namespaces: Collection[str] | None
+def managed(
+    cluster: clusters.Cluster, kind: str, namespaces: Collection[str] | None
 ) -> list[dict[str, Any]]:
-    """The EnvoyFilters meshdrill created (by label), in `namespaces` or in all.
-
-    A cluster that does not serve EnvoyFilters (no Istio CRDs) has none.
+    """The objects of `kind` (a `KINDS` key) meshdrill created (by label), in
+    `namespaces` or in all. A cluster that does not serve the kind (no Istio
+    CRDs) has none.
     """
-    group, version, plural = ENVOY_FILTERS
+    group, version, plural = KINDS[kind]
     selector = f"{MANAGED_BY}={MANAGER}"
     found: list[dict[str, Any]] = []
     try:
         if namespaces is None:
             found += clusters.call(
                 cluster,
-                "envoyfilters",
+                plural,
                 cluster.custom.list_cluster_custom_object,
                 group,
                 version,
@@ -79,7 +91,7 @@ def envoy_filters(
             for ns in sorted(set(namespaces)):
                 found += clusters.call(
                     cluster,
-                    f"envoyfilters in namespace {ns}",
+                    f"{plural} in namespace {ns}",
                     cluster.custom.list_namespaced_custom_object,
                     group,
                     version,
@@ -92,13 +104,41 @@ def envoy_filters(
     return found
 
 
-def delete_envoy_filter(cluster: clusters.Cluster, namespace: str, name: str) -> None:
-    """Delete one EnvoyFilter; one already gone is fine."""
-    group, version, plural = ENVOY_FILTERS
+def envoy_filters(
+    cluster: clusters.Cluster, namespaces: Collection[str] | None
+) -> list[dict[str, Any]]:
+    """The EnvoyFilters meshdrill created (`managed`)."""
+    return managed(cluster, ENVOY_FILTER, namespaces)
+
+
+def read(
+    cluster: clusters.Cluster, kind: str, namespace: str, name: str
+) -> dict[str, Any] | None:
+    """One object of `kind`, or None when there is none of that name."""
+    group, version, plural = KINDS[kind]
+    try:
+        obj: dict[str, Any] = clusters.call(
+            cluster,
+            f"{kind} {namespace}/{name}",
+            cluster.custom.get_namespaced_custom_object,
+            group,
+            version,
+            namespace,
+            plural,
+            name,
+        )
+    except clusters.NotFound:
+        return None
+    return obj
+
+
+def delete(cluster: clusters.Cluster, kind: str, namespace: str, name: str) -> None:
+    """Delete one object of `kind`; one already gone is fine."""
+    group, version, plural = KINDS[kind]
     with contextlib.suppress(clusters.NotFound):
         clusters.call(
             cluster,
-            f"envoyfilter {namespace}/{name}",
+            f"{kind} {namespace}/{name}",
             cluster.custom.delete_namespaced_custom_object,
             group,
             version,
@@ -106,3 +146,73 @@ def delete_envoy_filter(cluster: clusters.Cluster, namespace: str, name: str) ->
             plural,
             name,
         )
+
+
+def delete_envoy_filter(cluster: clusters.Cluster, namespace: str, name: str) -> None:
+    """Delete one EnvoyFilter; one already gone is fine."""
+    delete(cluster, ENVOY_FILTER, namespace, name)
+
+
+def ensure(
+    cluster: clusters.Cluster, kind: str, wanted: dict[str, Any], run_id: str
+) -> bool:
+    """Create `wanted`, or bring this run's object to its spec; True when written.
+
+    Refuses (ValueError) an object of that name meshdrill did not create, and
+    (`annotations.Held`) one another run holds.
+    """
+    group, version, plural = KINDS[kind]
+    meta = wanted["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    what = f"{kind} {namespace}/{name}"
+    for _ in range(annotations.HOLD_ATTEMPTS):
+        current = read(cluster, kind, namespace, name)
+        if current is None:
+            try:
+                clusters.call(
+                    cluster,
+                    what,
+                    cluster.custom.create_namespaced_custom_object,
+                    group,
+                    version,
+                    namespace,
+                    plural,
+                    wanted,
+                )
+            except clusters.Conflict:
+                continue  # created meanwhile (AlreadyExists): look at it again
+            except clusters.NotFound as exc:
+                raise clusters.NotFound(
+                    f"{cluster.describe()} does not serve {plural}"
+                    f" ({group}/{version}): is Istio installed, with its CRDs?"
+                ) from exc
+            return True
+        held = annotations.read_record((current["metadata"]).get("annotations"))
+        if held is None:
+            raise ValueError(
+                f"{what} in {cluster.describe()} exists and meshdrill did not create"
+                " it; choose another `name`"
+            )
+        annotations.check_not_held(f"{what} in {cluster.describe()}", held, run_id)
+        if current.get("spec") == wanted["spec"]:
+            return False
+        update = {**current, "spec": wanted["spec"]}
+        try:
+            clusters.call(
+                cluster,
+                what,
+                cluster.custom.replace_namespaced_custom_object,
+                group,
+                version,
+                namespace,
+                plural,
+                name,
+                update,
+            )
+        except clusters.Conflict:
+            continue
+        return True
+    raise clusters.Conflict(
+        f"{what} changed each of the {annotations.HOLD_ATTEMPTS} times it was read"
+        " and written; try again"
+    )

@@ -7,7 +7,8 @@ Used by the rollbacks, the restore control (for one run) and `meshdrill recover`
   when the last node of the zone this run cordoned is back, the pods evicted
   from the zone are moved back into it (`chaosext.placement`);
 - a Pod given a fault by a fault action: the fault annotation removed;
-- an EnvoyFilter created by `inject_http_fault`: deleted (`chaosext.created`).
+- an EnvoyFilter or a VirtualService created by `inject_http_fault`: deleted
+  (`chaosext.created`).
 Undo removes the restore record in the same patch, so undoing twice is harmless.
 """
 
@@ -31,7 +32,7 @@ class Change:
     """One object meshdrill changed and has not restored yet."""
 
     context: str
-    kind: str  # "deployment" | "node" | "pod" | "envoyfilter"
+    kind: str  # "deployment" | "node" | "pod" | "envoyfilter" | "virtualservice"
     namespace: str
     name: str
     record: RestoreRecord
@@ -91,26 +92,26 @@ def find_changes(
             found.append(
                 Change(cluster.context, kind, meta.namespace or "", meta.name, record)
             )
-    for obj in created.envoy_filters(cluster, namespaces):
-        meta = obj["metadata"]
-        try:
-            record = created.record_of(obj)
-        except ValueError as exc:
-            problem = (
-                f"envoyfilter {meta['namespace']}/{meta['name']} in context"
-                f" '{cluster.context}': {exc}"
-            )
-            if malformed is None:
-                raise ValueError(problem) from exc
-            malformed.append(problem)
-            continue
-        if run_id is None or record.run == run_id:
-            found.append(
-                Change(
-                    cluster.context, "envoyfilter", meta["namespace"], meta["name"],
-                    record,
+    for kind in created.KINDS:
+        for obj in created.managed(cluster, kind, namespaces):
+            meta = obj["metadata"]
+            try:
+                record = created.record_of(obj)
+            except ValueError as exc:
+                problem = (
+                    f"{kind} {meta['namespace']}/{meta['name']} in context"
+                    f" '{cluster.context}': {exc}"
                 )
-            )  # fmt: skip
+                if malformed is None:
+                    raise ValueError(problem) from exc
+                malformed.append(problem)
+                continue
+            if run_id is None or record.run == run_id:
+                found.append(
+                    Change(
+                        cluster.context, kind, meta["namespace"], meta["name"], record
+                    )
+                )
     return found
 
 
@@ -191,8 +192,8 @@ def undo(cluster: clusters.Cluster, change: Change) -> list[str]:
                 change.namespace,
                 {"metadata": {"annotations": annotations}},
             )
-    elif change.kind == "envoyfilter":
-        created.delete_envoy_filter(cluster, change.namespace, change.name)
+    elif change.kind in created.KINDS:
+        created.delete(cluster, change.kind, change.namespace, change.name)
     else:
         raise ValueError(f"unknown kind of change '{change.kind}'")
     return []

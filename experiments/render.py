@@ -768,6 +768,79 @@ def control_plane_outage() -> Json:
     )
 
 
+def slow_upstream() -> Json:
+    fault = {
+        "selector": "${selector}",
+        "namespace": "${namespace}",
+        "context": "${cluster_a_context}",
+    }
+    slow_a = {"${cluster_a_context}": "${fault_delay}"}
+    fast_b = {"${cluster_b_context}": "${fault_delay}"}
+    return drill(
+        title="Slow upstream: a slow cluster keeps its share, and its latency shows",
+        description=(
+            "Guide 000. Cluster A's pods stay up and answer, but slowly: an Istio"
+            " EnvoyFilter puts Envoy's HTTP fault filter (delay `fault_delay` s on"
+            " every request) on the workload's inbound listener in cluster A only."
+            " A delay is no error, so outlier detection ejects nothing, and the"
+            " DestinationRule's `distribute` weights pick the locality whatever its"
+            " latency: the split stays 50/50, cluster A's median latency is at least"
+            " the delay, cluster B's below it (per-destination p50/p90/p99 in the"
+            " journal). The EnvoyFilter deleted: cluster A fast again, still 50/50."
+        ),
+        tags=["tier:slow-upstream", "guide-000"],
+        preflight=preflight_probe(["tier:slow-upstream"], G000_SOURCE, G000_WORKLOAD),
+        configuration={**G000, **STATISTICS, "samples": 400, "fault_delay": 0.3},
+        hypothesis=(
+            "Both clusters healthy: traffic splits 50/50 between cluster A and B",
+            [g000_split()],
+        ),
+        method=[
+            action(
+                "cluster-a-answers-slowly",
+                "chaosext.actions.httpfault",
+                "inject_http_fault",
+                {**fault, "status": 0, "delay": "${fault_delay}"},
+            ),
+            wait_probe(
+                "share-unchanged-while-cluster-a-is-slow",
+                FIFTY_FIFTY,
+                "cluster",
+                "${failover_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                tolerance="${split_tolerance}",
+                latency_at_least=slow_a,
+                latency_below=fast_b,
+            ),
+            action(
+                "cluster-a-delay-removed",
+                "chaosext.actions.httpfault",
+                "clear_http_fault",
+                fault,
+            ),
+            wait_probe(
+                "cluster-a-fast-again-share-unchanged",
+                FIFTY_FIFTY,
+                "cluster",
+                "${recovery_deadline}",
+                G000_SOURCE,
+                G000_WORKLOAD,
+                tolerance="${split_tolerance}",
+                latency_below={**slow_a, **fast_b},
+            ),
+        ],
+        rollbacks=[
+            action(
+                "remove-the-delay",
+                "chaosext.actions.httpfault",
+                "clear_http_fault",
+                fault,
+            )
+        ],
+    )
+
+
 # -- conformance: any mesh, no hand-written numbers --------------------------------
 
 CONFORMANCE: Json = {
@@ -860,6 +933,7 @@ TIERS = {
     "waypoint_failover.json": waypoint_failover,
     "outlier_ejection.json": outlier_ejection,
     "control_plane_outage.json": control_plane_outage,
+    "slow_upstream.json": slow_upstream,
     "conformance.json": conformance,
 }
 

@@ -8,7 +8,7 @@ wrong, i.e. `stats.split_verdict` at the configured confidence says `outside` (s
 destination's Wilson interval lies entirely outside its band).  `within` and
 `inconclusive` batches both count.  A batch also resets the streak when nothing it
 got names a pod of the workload, or when its failed requests exceed
-`max_error_rate`.
+`max_error_rate`, or when a latency bound of the probe breaks (`probes.latency`).
 
 Whether the converged run's split is right is then judged on all its answers pooled
 (and topped up while inconclusive) by `probes.measure.judge_split`, at the same
@@ -16,9 +16,10 @@ confidence.  docs/sampling.md gives the rates these rules have by chance.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from probes import stats
+from probes import latency, stats
+from probes.latency import Bounds
 from probes.tally import Tally
 
 __all__ = ["BatchJudgement", "StreakRule"]
@@ -31,7 +32,9 @@ class BatchJudgement:
     passed: bool
     verdict: str
     """`within`, `inconclusive` or `outside` from the split statistics, or
-    `no_answer` / `errors` when the batch was not judged on its split."""
+    `no_answer` / `errors` when the batch was not judged on its split, `latency`
+    when a latency bound broke (`problems` says how)."""
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class StreakRule:
     tolerance: float
     confidence: float
     max_error_rate: float
+    latency: Bounds = field(default_factory=lambda: ({}, {}))
 
     def judge(self, counted: Tally | None) -> BatchJudgement:
         """Judge one batch (None: nothing known answered)."""
@@ -59,4 +63,10 @@ class StreakRule:
         verdict = stats.split_verdict(
             counts, self.expected, self.tolerance, self.confidence
         )["verdict"]
+        if verdict != "outside" and any(self.latency):
+            found = latency.bound_problems(
+                counted.latencies.get(self.by, {}), self.by, self.latency
+            )
+            if found:
+                return BatchJudgement(False, "latency", tuple(found))
         return BatchJudgement(verdict != "outside", verdict)

@@ -20,7 +20,8 @@ The guides sample with ``kubectl exec ... -- sh -c "for i in $(seq 1 10); do cur
 :func:`parse_output` turns the output into a :class:`~probes.sampling.Sample` with
 the extractors of :func:`probes.sampling.sample_http`.  Transfers run one after
 another, so each answer's time is the exec's local finish time minus the
-``time_total`` of the transfers after it (see :func:`parse_output`).
+``time_total`` of the transfers after it (see :func:`parse_output`); its latency
+is its own ``time_total``.
 
 Error kinds by curl exit code: 6 ``resolve``, 7 ``connect``, 28 ``timeout``,
 52/55/56 ``reset`` (empty reply, send or receive failure), 63 ``unparsable`` (body
@@ -166,14 +167,15 @@ def parse_output(
         spent = sum(seconds for _, _, seconds in outcomes)
         gap = max(0.0, finished - started_at - overhead - spent) / len(outcomes)
     at = finished
-    stamped: list[tuple[float, str, str | None]] = []
+    stamped: list[tuple[float, str, str | None, float]] = []
     for kind, hostname, seconds in reversed(outcomes):
-        stamped.append((at, kind, hostname))
+        stamped.append((at, kind, hostname, seconds))
         at -= seconds + gap
-    for when, kind, hostname in reversed(stamped):
+    for when, kind, hostname, seconds in reversed(stamped):
         if hostname is not None:
             sample.answers.append(hostname)
             sample.answer_times.append(when)
+            sample.answer_latencies.append(seconds)
         else:
             sample.errors[kind] = sample.errors.get(kind, 0) + 1
             sample.error_times.append((when, kind))

@@ -4,7 +4,8 @@
 each with its own keep-alive ``http.client`` connection (no per-request environment,
 proxy or netrc lookups: they cost more than the request); every request has (connect,
 read) timeouts, is never retried, and the whole call has a deadline, so it always
-returns.  Every answer and every failed request carries the time it completed.
+returns.  Every answer and every failed request carries the time it completed;
+every answer also how long its request took (``Sample.answer_latencies``).
 The result is a :class:`Sample`, also produced by :mod:`probes.exec_sampling`.
 
 Error kinds (``Sample.errors``): ``connect`` (refused, unreachable), ``resolve`` (DNS),
@@ -62,6 +63,9 @@ class Sample:
     """Hostnames, in completion order."""
     answer_times: list[float] = field(default_factory=list)
     """When each answer completed (``time.time()``), parallel to ``answers``."""
+    answer_latencies: list[float] = field(default_factory=list)
+    """Seconds each answer's request took (sent to last byte), parallel to
+    ``answers`` (empty when the sampler could not time them)."""
     error_times: list[tuple[float, str]] = field(default_factory=list)
     """(when, kind) of each failed request that completed; ``deadline`` and
     ``missing`` errors (never completed) have no time."""
@@ -157,14 +161,15 @@ def sample_http(
     stop = threading.Event()
     issued = 0
 
-    def record(kind: str, value: str) -> None:
-        at = wall()
+    def record(kind: str, value: str, began: float) -> None:
+        at, took = wall(), time.monotonic() - began
         with lock:
             if stop.is_set():
                 return  # finished after the deadline: already counted as "deadline"
             if kind == "answer":
                 sample.answers.append(value)
                 sample.answer_times.append(at)
+                sample.answer_latencies.append(took)
             else:
                 sample.errors[value] = sample.errors.get(value, 0) + 1
                 sample.error_times.append((at, value))
@@ -179,11 +184,12 @@ def sample_http(
                         return
                     issued += 1
                 conn = conn or target.connect(timeouts[0])
+                began = time.monotonic()
                 outcome = _request(conn, target, timeouts, extract_host)
                 if outcome[0] == "error" or conn.sock is None:
                     conn.close()
                     conn = None
-                record(*outcome)
+                record(*outcome, began)
         finally:
             if conn is not None:
                 conn.close()

@@ -6,7 +6,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from probes import arguments, measure, predicted, stats
+from probes import arguments, latency, measure, predicted, stats
 from probes.source import resolver_for, source_from
 
 __all__ = ["hostname_split", "traffic_all_in"]
@@ -22,6 +22,8 @@ def hostname_split(
     samples: int = 400,
     max_samples: int = 2000,
     max_error_rate: float = 0.0,
+    latency_at_least: dict[str, float] | None = None,
+    latency_below: dict[str, float] | None = None,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -37,11 +39,14 @@ def hostname_split(
     More than `max_error_rate` failed requests makes the verdict `outside`.
     `expected: "predicted"` judges against the split the live mesh's own config
     predicts for the source's client now (probes.predicted), by cluster, region,
-    zone or pod.
+    zone or pod. `latency_at_least` / `latency_below` (destination -> seconds):
+    that destination's median latency must be at least / below it, else the
+    verdict is `outside` (probes.latency).
 
     Suggested tolerance: {"type": "regex", "target": "verdict", "pattern": "^within$"}.
     Returns counts by cluster/region/zone/pod, shares, intervals, errors by kind,
-    the verdict, `needed_samples` when inconclusive, and reasons.
+    latency percentiles per destination (`latency`), the verdict,
+    `needed_samples` when inconclusive, and reasons.
     Fails (ActivityFailed) when no request is answered, when no answer matches a
     pod of the workload, or when an argument is invalid (the message names it).
     """
@@ -51,6 +56,12 @@ def hostname_split(
     samples = arguments.integer("samples", samples, low=1)
     max_samples = arguments.integer("max_samples", max_samples, low=1)
     max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
+    bounds = (
+        latency.check_bounds(
+            "latency_at_least", latency_at_least, configuration, secrets
+        ),
+        latency.check_bounds("latency_below", latency_below, configuration, secrets),
+    )
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
     expected = predicted.expected_split(
@@ -65,6 +76,7 @@ def hostname_split(
             src, resolver, by, counted, expected, tolerance, confidence, max_samples
         )
         report = measure.report("hostname_split", src, by, counted, judged, started)
+    report = latency.apply_bounds(report, counted.latencies.get(by, {}), by, bounds)
     return measure.apply_error_budget(report, counted, max_error_rate)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chaosext.locality import Locality
+from probes import latency
 from probes.sampling import Sample
 
 __all__ = ["GROUPINGS", "Resolver", "Tally", "tally"]
@@ -40,6 +41,10 @@ class Tally:
     unknown: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    latencies: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {g: {} for g in GROUPINGS}
+    )
+    """Seconds per timed answer, per grouping and destination (`probes.latency`)."""
     events: list[tuple[float, str]] = field(default_factory=list)
     """(time, what) per timed answer or error, in time order: the destination in
     the tallied grouping, "unknown", or "error:<kind>" (not in to_json)."""
@@ -65,6 +70,11 @@ class Tally:
             merged.counts[g] = self.counts.get(g, Counter()) + other.counts.get(
                 g, Counter()
             )
+        for g in self.latencies.keys() | other.latencies.keys():
+            mine, theirs = self.latencies.get(g, {}), other.latencies.get(g, {})
+            merged.latencies[g] = {
+                d: mine.get(d, []) + theirs.get(d, []) for d in mine.keys() | theirs
+            }
         merged.unknown = self.unknown + other.unknown
         merged.errors = self.errors + other.errors
         merged.events = sorted(self.events + other.events)
@@ -78,6 +88,10 @@ class Tally:
             "unknown_hostnames": dict(self.unknown.most_common(10)),
             "errors": dict(sorted(self.errors.items())),
             "error_total": self.error_total,
+            "latency": {
+                g: {d: latency.summary(v) for d, v in sorted(by_dest.items())}
+                for g, by_dest in self.latencies.items()
+            },
         }
 
 
@@ -87,7 +101,11 @@ def tally(sample: Sample, resolver: Resolver, by: str) -> Tally:
     result.errors.update(sample.errors)
     if by not in GROUPINGS:
         result.counts[by] = Counter()
+        result.latencies[by] = {}
     timed = len(sample.answer_times) == len(sample.answers)
+    took = sample.answer_latencies
+    if len(took) != len(sample.answers):
+        took = []
     for i, hostname in enumerate(sample.answers):
         locality = resolver.resolve(hostname)
         if locality is None:
@@ -95,6 +113,8 @@ def tally(sample: Sample, resolver: Resolver, by: str) -> Tally:
         else:
             for g in result.counts:
                 result.counts[g][locality.get(g)] += 1
+                if took:
+                    result.latencies[g].setdefault(locality.get(g), []).append(took[i])
         if timed:
             where = "unknown" if locality is None else locality.get(by)
             result.events.append((sample.answer_times[i], where))

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from probes import measure, transition
+from probes import latency, measure, transition
 from probes.convergence import BatchJudgement, StreakRule
+from probes.latency import Bounds
 from probes.progress import Progress, WaitStatus
 from probes.tally import Resolver, Tally
 
@@ -35,11 +36,18 @@ class Settings:
     max_samples: int = 2000
     max_error_rate: float = 0.0
     max_transition_errors: int | None = None
+    latency: Bounds = field(default_factory=lambda: ({}, {}))
+    """(at least, below) seconds for a destination's median (`probes.latency`)."""
 
     @property
     def rule(self) -> StreakRule:
         return StreakRule(
-            self.expected, self.by, self.tolerance, self.confidence, self.max_error_rate
+            self.expected,
+            self.by,
+            self.tolerance,
+            self.confidence,
+            self.max_error_rate,
+            self.latency,
         )
 
 
@@ -106,9 +114,10 @@ class Wait:
             note = None
         except measure.NoAnswer as exc:  # nothing (known) answered yet: still failing
             counted, note = None, str(exc)
-        batch = _Batch(
-            started, self.wall(), counted, self.settings.rule.judge(counted), note
-        )
+        judged = self.settings.rule.judge(counted)
+        if judged.problems:
+            note = "; ".join(judged.problems)
+        batch = _Batch(started, self.wall(), counted, judged, note)
         self._batches.append(batch)
         return batch
 
@@ -152,6 +161,9 @@ class Wait:
                 f" {report['transition_errors']} above the budget of"
                 f" {s.max_transition_errors}"
             )
+        report = latency.apply_bounds(
+            report, pooled.latencies.get(s.by, {}), s.by, s.latency
+        )
         return measure.apply_error_budget(report, pooled, s.max_error_rate)
 
     def _transition(self, streak: list[_Batch], started_wall: float) -> dict[str, Any]:
@@ -203,6 +215,8 @@ class Wait:
         seen = last.get("counts") or last.get("note") or "nothing"
         if last.get("errors"):
             seen = f"{seen} and {last['errors']} errors"
+        if last.get("verdict") == "latency":
+            seen = f"{seen}; {last.get('note')}"
         while_waiting = f"; errors while waiting: {dict(errors)}" if errors else ""
         return {
             "probe": "wait_for_split",

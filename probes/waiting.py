@@ -6,7 +6,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosext import annotations, runcontext
-from probes import arguments, measure, predicted
+from probes import arguments, latency, measure, predicted
 from probes.progress import progress_for
 from probes.source import resolver_for, source_from
 from probes.wait_loop import Settings, Wait
@@ -27,6 +27,8 @@ def wait_for_split(
     max_samples: int = 2000,
     max_error_rate: float = 0.0,
     max_transition_errors: int | None = None,
+    latency_at_least: dict[str, float] | None = None,
+    latency_below: dict[str, float] | None = None,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -48,7 +50,10 @@ def wait_for_split(
     `transition_resolution_seconds` beside it; `transition_batch_seconds` is the
     start of the run's first batch. The errors of failed batches are the client
     errors of the transition; more than `max_transition_errors` of them (when
-    given) makes the verdict `outside`. Progress shows on stderr while it waits.
+    given) makes the verdict `outside`. `latency_at_least` / `latency_below`
+    (destination -> seconds) bound a destination's median latency: a batch
+    breaking one does not count, nor does the pooled run (probes.latency).
+    Progress shows on stderr while it waits.
 
     Put it right after the action whose effect it waits for. The verdict control
     fails the run when it does not pass (Chaos Toolkit ignores tolerances in the
@@ -74,6 +79,8 @@ def wait_for_split(
         max_transition_errors,
         configuration,
         secrets,
+        latency_at_least,
+        latency_below,
     )
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
@@ -102,6 +109,8 @@ def settings_from(
     max_transition_errors: Any,
     configuration: Configuration = None,
     secrets: Secrets = None,
+    latency_at_least: Any = None,
+    latency_below: Any = None,
 ) -> Settings:
     """The probe's arguments, checked (ActivityFailed names the one at fault)."""
     tolerance = arguments.real("tolerance", tolerance)
@@ -127,6 +136,14 @@ def settings_from(
         max_samples=arguments.integer("max_samples", max_samples, low=1),
         max_error_rate=arguments.real("max_error_rate", max_error_rate, low=0.0),
         max_transition_errors=budget,
+        latency=(
+            latency.check_bounds(
+                "latency_at_least", latency_at_least, configuration, secrets
+            ),
+            latency.check_bounds(
+                "latency_below", latency_below, configuration, secrets
+            ),
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""Make a workload's own sidecar answer errors or delays: an Istio EnvoyFilter.
+"""Make a workload's own sidecar answer errors or delays: an Istio EnvoyFilter;
+or make the callers' proxies do it for a host: an Istio VirtualService fault.
 
 The way platform teams make a workload fail on a sidecar mesh without touching
 the application: Envoy's HTTP fault filter on the workload's INBOUND listener
@@ -9,6 +10,9 @@ upstream 5xx (or slow answers) and their outlier detection ejects the pods.
 The EnvoyFilter is created with its restore record and the run's labels in the
 same write (`chaosext.created`), so `clear_http_fault`, the restore control and
 `meshdrill recover` delete it, even after a kill -9 or with the record removed.
+
+`host=` instead of `selector=` selects the client-side form: a VirtualService
+fault on that host (`chaosext.actions.virtualservice`), recorded the same way.
 """
 
 import logging
@@ -19,6 +23,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosext import annotations, clusters, created, undo
+from chaosext.actions import virtualservice
 from chaosext.mesh import httpfault
 
 __all__ = ["clear_http_fault", "inject_http_fault"]
@@ -39,7 +44,8 @@ class HttpFaultResult(TypedDict):
 
 
 def inject_http_fault(
-    selector: str,
+    selector: str = "",
+    host: str = "",
     namespace: str = "default",
     context: str = "",
     status: int = 503,
@@ -49,23 +55,32 @@ def inject_http_fault(
     name: str = "",
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> HttpFaultResult | annotations.Plan:
-    """Put Envoy's HTTP fault filter on the inbound side of `selector`'s pods.
+) -> HttpFaultResult | virtualservice.ClientFaultResult | annotations.Plan:
+    """Put Envoy's HTTP fault filter on `selector`'s pods, or on callers of `host`.
 
     `selector`: the workload's labels (`app=hello-world`, equality terms only;
     they become the EnvoyFilter's `workloadSelector`). The sidecars answer HTTP
     `status` to `percentage` % of requests (`status` 0: no abort), and hold
     `delay_percentage` % of requests `delay` seconds first. `name`: the
     EnvoyFilter's (default `meshdrill-fault-<label values>`).
-    Idempotent: a second call in the same run brings the filter to these values.
-    Fails (ActivityFailed) on bad values, no pod matching, an EnvoyFilter of that
-    name that another drill holds or that meshdrill did not create, or an
-    unreachable cluster.
+    `host` instead (a Service host, short names completed in `namespace`): the
+    client-side form, an Istio VirtualService in `namespace` with that fault on
+    the mesh's requests to `host` (the callers' sidecars and waypoints of
+    `context` answer or delay them; no upstream sees an aborted request);
+    `name` default `meshdrill-client-fault-<host>`. Give exactly one of the two.
+    Idempotent: a second call in the same run brings the object to these values.
+    Fails (ActivityFailed) on bad values, no pod matching, an object of that
+    name that another drill holds or that meshdrill did not create, another
+    VirtualService already routing `host` (VS form), or an unreachable cluster.
     """
     try:
+        fault = fault_from(status, percentage, delay, delay_percentage)
+        if form(selector, host) == "host":
+            return virtualservice.inject(
+                host, namespace, context, fault, name, configuration, secrets
+            )
         labels = workload_labels(selector)
-        fault = _fault(status, percentage, delay, delay_percentage)
-    except ValueError as exc:
+    except (clusters.ClusterError, annotations.Held, ValueError) as exc:
         raise ActivityFailed(f"inject_http_fault: {exc}") from exc
     name = name or default_name(labels)
     run_id = annotations.run_id_of(configuration)
@@ -95,7 +110,7 @@ def inject_http_fault(
                 created.labels_for(run_id),
                 {annotations.RESTORE_KEY: record.dumps()},
             )
-            changed = _ensure(cluster, what, wanted, run_id)
+            changed = created.ensure(cluster, created.ENVOY_FILTER, wanted, run_id)
             logger.info(
                 "%s in '%s': %s on %s", what, cluster.context, fault.describe(), labels
             )
@@ -113,29 +128,35 @@ def inject_http_fault(
 
 
 def clear_http_fault(
-    selector: str,
+    selector: str = "",
+    host: str = "",
     namespace: str = "default",
     context: str = "",
     name: str = "",
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> HttpFaultResult | annotations.Plan:
-    """Delete the EnvoyFilter `inject_http_fault` created in this run.
+) -> HttpFaultResult | virtualservice.ClientFaultResult | annotations.Plan:
+    """Delete the EnvoyFilter (`selector`) or VirtualService (`host`) fault
+    `inject_http_fault` created in this run.
 
-    Idempotent: no such filter is not an error (`changed` false); one another run
+    Idempotent: no such object is not an error (`changed` false); one another run
     created is left alone (that run, or `meshdrill recover`, deletes it).
-    Fails (ActivityFailed) on a bad selector or an unreachable cluster.
+    Fails (ActivityFailed) on a bad selector or host, or an unreachable cluster.
     """
     try:
+        if form(selector, host) == "host":
+            return virtualservice.clear(
+                host, namespace, context, name, configuration, secrets
+            )
         labels = workload_labels(selector)
-    except ValueError as exc:
+    except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"clear_http_fault: {exc}") from exc
     name = name or default_name(labels)
     run_id = annotations.run_id_of(configuration)
     what = f"envoyfilter {namespace}/{name}"
     try:
         with clusters.connect(context, configuration, secrets) as cluster:
-            obj = _read(cluster, what, namespace, name)
+            obj = created.read(cluster, created.ENVOY_FILTER, namespace, name)
             record = created.record_of(obj) if obj is not None else None
             mine = record is not None and record.run == run_id
             if annotations.is_dry_run(configuration):
@@ -143,7 +164,7 @@ def clear_http_fault(
                 return annotations.plan(cluster.context, cluster.server, changes)
             if mine and record is not None:
                 change = undo.Change(
-                    cluster.context, "envoyfilter", namespace, name, record
+                    cluster.context, created.ENVOY_FILTER, namespace, name, record
                 )
                 undo.undo(cluster, change)
                 logger.info("deleted %s in '%s'", what, cluster.context)
@@ -158,6 +179,17 @@ def clear_http_fault(
             )
     except (clusters.ClusterError, ValueError) as exc:
         raise ActivityFailed(f"clear_http_fault: {exc}") from exc
+
+
+def form(selector: Any, host: Any) -> str:
+    """ "selector" (EnvoyFilter) or "host" (VirtualService); exactly one given."""
+    if bool(selector) == bool(host):
+        raise ValueError(
+            "give exactly one of `selector` (the workload's own sidecars answer:"
+            " an EnvoyFilter) or `host` (the callers' proxies answer: a"
+            f" VirtualService); got selector={selector!r}, host={host!r}"
+        )
+    return "host" if host else "selector"
 
 
 def workload_labels(selector: str) -> dict[str, str]:
@@ -181,7 +213,7 @@ def default_name(labels: dict[str, str]) -> str:
     return (NAME_PREFIX + tail)[:63].rstrip("-")
 
 
-def _fault(
+def fault_from(
     status: Any, percentage: Any, delay: Any, delay_percentage: Any
 ) -> httpfault.HttpFault:
     values = {
@@ -209,84 +241,4 @@ def _fault(
         abort_percent=shares[0],
         delay=seconds,
         delay_percent=shares[1],
-    )
-
-
-def _read(
-    cluster: clusters.Cluster, what: str, namespace: str, name: str
-) -> dict[str, Any] | None:
-    group, version, plural = created.ENVOY_FILTERS
-    try:
-        obj: dict[str, Any] = clusters.call(
-            cluster,
-            what,
-            cluster.custom.get_namespaced_custom_object,
-            group,
-            version,
-            namespace,
-            plural,
-            name,
-        )
-    except clusters.NotFound:
-        return None
-    return obj
-
-
-def _ensure(
-    cluster: clusters.Cluster, what: str, wanted: dict[str, Any], run_id: str
-) -> bool:
-    """Create the filter, or bring this run's to `wanted`; True when written."""
-    group, version, plural = created.ENVOY_FILTERS
-    meta = wanted["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    for _ in range(annotations.HOLD_ATTEMPTS):
-        current = _read(cluster, what, namespace, name)
-        if current is None:
-            try:
-                clusters.call(
-                    cluster,
-                    what,
-                    cluster.custom.create_namespaced_custom_object,
-                    group,
-                    version,
-                    namespace,
-                    plural,
-                    wanted,
-                )
-            except clusters.Conflict:
-                continue  # created meanwhile (AlreadyExists): look at it again
-            except clusters.NotFound as exc:
-                raise clusters.NotFound(
-                    f"{cluster.describe()} does not serve EnvoyFilters"
-                    f" ({group}/{version}): is Istio installed, with its CRDs?"
-                ) from exc
-            return True
-        held = annotations.read_record((current["metadata"]).get("annotations"))
-        if held is None:
-            raise ValueError(
-                f"{what} in {cluster.describe()} exists and meshdrill did not create"
-                " it; choose another `name`"
-            )
-        annotations.check_not_held(f"{what} in {cluster.describe()}", held, run_id)
-        if current.get("spec") == wanted["spec"]:
-            return False
-        update = {**current, "spec": wanted["spec"]}
-        try:
-            clusters.call(
-                cluster,
-                what,
-                cluster.custom.replace_namespaced_custom_object,
-                group,
-                version,
-                namespace,
-                plural,
-                name,
-                update,
-            )
-        except clusters.Conflict:
-            continue
-        return True
-    raise clusters.Conflict(
-        f"{what} changed each of the {annotations.HOLD_ATTEMPTS} times it was read"
-        " and written; try again"
     )

@@ -34,9 +34,10 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Experiment, Secrets
 
 from chaosext import clusters
+from chaosext.actions import httpfault, virtualservice
 from chaosext.controls.lab import on_lab
 from chaosext.controls.refusal import refuse
-from probes import arguments, measure, predicted
+from probes import arguments, latency, measure, predicted
 from probes.source import resolver_for, source_from
 
 __all__ = [
@@ -316,7 +317,37 @@ def _checks() -> dict[str, Check]:
             secrets,
         )
 
+    def host(value: Any, given: Any, *_: Any) -> None:
+        """The fault's target: `selector` xor `host` (inject/clear_http_fault)."""
+        try:
+            if httpfault.form(given.get("selector"), value) == "host":
+                virtualservice.mesh_host(value, str(given.get("namespace", "")))
+        except ValueError as exc:
+            raise ActivityFailed(str(exc)) from exc
+
+    def fault(value: Any, given: Any, *_: Any) -> None:
+        """inject_http_fault's fault (`delay_percentage` is its argument alone)."""
+        try:
+            httpfault.fault_from(
+                given.get("status"),
+                given.get("percentage"),
+                given.get("delay"),
+                value,
+            )
+        except ValueError as exc:
+            raise ActivityFailed(str(exc)) from exc
+
+    def latencies(name: str) -> Check:
+        def check(value: Any, *_: Any) -> None:
+            latency.check_bounds(name, value)
+
+        return check
+
     return {
+        "host": host,
+        "delay_percentage": fault,
+        "latency_at_least": latencies("latency_at_least"),
+        "latency_below": latencies("latency_below"),
         "tolerance": real("tolerance"),
         "confidence": real("confidence"),
         "max_error_rate": real("max_error_rate", 0.0),

@@ -190,6 +190,7 @@ def _add_phase(name: str, output: Any, phases: list[dict[str, Any]]) -> None:
             "shares": output.get("shares", {}),
             "intervals": output.get("intervals", {}),
             "errors": output.get("errors", {}),
+            "latency": output.get("latency", {}),
             "transition_seconds": output.get("transition_seconds"),
             "transition_errors": output.get("transition_errors"),
             "batches": output.get("batches"),

@@ -43,6 +43,14 @@ CLUSTER_RULES: tuple[Rule, ...] = (
         "resources": ["selfsubjectaccessreviews"],
         "verbs": ["create"],
     },
+    # client-side faults (inject_http_fault host=) refuse when another
+    # VirtualService routes the host, in any namespace; the restore control and
+    # recover list meshdrill's own by label
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["virtualservices"],
+        "verbs": ["list"],
+    },
 )
 
 ROOT_NAMESPACE = "istio-system"
@@ -85,6 +93,13 @@ NAMESPACED_RULES: tuple[Rule, ...] = (
         "apiGroups": ["networking.istio.io"],
         "resources": ["envoyfilters"],
         "verbs": ["get", "list", "create", "delete"],
+    },
+    # client-side faults: create the VirtualService with its restore record,
+    # read and delete it
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["virtualservices"],
+        "verbs": ["get", "create", "delete"],
     },
     # zone_outage evicts the workload's pods from the cordoned zone
     {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},

@@ -86,7 +86,16 @@ _HTTP_ROUTE: Tree = {
         "retryRemoteLocalities": ANY, "retryIgnorePreviousHosts": ANY,
         "backoff": ANY,
     },
-    "fault": ANY,  # delay and abort: left unchecked
+    "fault": {
+        "delay": {
+            "fixedDelay": ANY, "exponentialDelay": ANY, "percentage": {"value": ANY},
+            "percent": ANY,
+        },
+        "abort": {
+            "httpStatus": ANY, "grpcStatus": ANY, "http2Error": ANY,
+            "percentage": {"value": ANY},
+        },
+    },
     "mirror": _DESTINATION,
     "mirrors": ANY,
     "mirrorPercentage": {"value": ANY},

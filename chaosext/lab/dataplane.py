@@ -9,6 +9,7 @@ build an `Upstream` per (proxy, host) from `ControlPlane.view(host, cluster)` an
 call `forward`.
 """
 
+import asyncio
 import logging
 import random
 import time
@@ -19,6 +20,7 @@ import aiohttp
 
 from chaosext import mesh
 from chaosext.lab.endpoints import EndpointView, Snapshot
+from chaosext.mesh.virtualservice import Route
 
 log = logging.getLogger("meshdrill.lab.dataplane")
 
@@ -43,6 +45,13 @@ CONNECT_FAILURE = (
     "delayed connect error: 111"
 )
 ATTEMPT_TIMEOUT = aiohttp.ClientTimeout(total=60.0, sock_connect=2.0)
+FAULT_ABORT = "fault filter abort"
+ROUTE_TIMEOUT = "upstream request timeout"
+PLAIN = {"content-type": "text/plain", "server": "istio-envoy"}
+
+
+def no_route() -> Route | None:
+    return None
 
 
 class Upstream:
@@ -55,15 +64,20 @@ class Upstream:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         cut_off: Collection[str] = (),
+        route: Callable[[], Route | None] = no_route,
     ) -> None:
         self.proxy = proxy
+        self.rng = rng or random.Random()
+        self.route = route
+        """This proxy's VirtualService route for the host, read per request
+        (`routes`): fault and timeout."""
         self.cut_off = cut_off
         """Networks this proxy cannot reach unless it is in them (their east-west
         gateways are down: `eastwest`); read live."""
         self.view = view
         self.clock = clock
         snapshot = view.current(clock())
-        self.router = mesh.Router(proxy, snapshot.service, rng or random.Random())
+        self.router = mesh.Router(proxy, snapshot.service, self.rng)
         self._version = 0
         self._snapshot = snapshot
         self.sync(clock())
@@ -116,7 +130,45 @@ async def forward(
     headers: Mapping[str, str],
     body: bytes = b"",
 ) -> Reply:
-    """Send one request to `upstream.host` through its router, with Envoy's retries."""
+    """Send one request to `upstream.host` through its router, with Envoy's retries,
+    after the route's fault (a delay first, then an abort that contacts no
+    upstream), within the route's timeout (504, counted against the host)."""
+    route = upstream.route()
+    fault = route.fault if route is not None else None
+    if fault is not None:
+        if fault.delay and upstream.rng.random() * 100 < fault.delay_percent:
+            await asyncio.sleep(fault.delay)
+        aborts = fault.status is not None
+        if aborts and upstream.rng.random() * 100 < fault.abort_percent:
+            return Reply(int(fault.status or 503), FAULT_ABORT.encode(), PLAIN)
+    timeout = route.timeout if route is not None else None
+    if timeout is None:
+        return await _attempts(upstream, session, method, path, headers, body)
+    clock = upstream.clock
+    began, trying = clock(), [""]
+    try:
+        async with asyncio.timeout(timeout):
+            return await _attempts(
+                upstream, session, method, path, headers, body, trying
+            )
+    except TimeoutError:
+        if clock() - began < timeout:
+            raise  # not the route's timeout (cannot happen: attempts catch theirs)
+    if trying[0]:
+        upstream.router.report(trying[0], 504, clock())
+    return Reply(504, ROUTE_TIMEOUT.encode(), PLAIN, trying[0] or None)
+
+
+async def _attempts(
+    upstream: Upstream,
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes = b"",
+    trying: list[str] | None = None,
+) -> Reply:
+    """The attempts of one request; `trying[0]` names the endpoint being tried."""
     clock = upstream.clock
     snapshot = upstream.sync(clock())
     router = upstream.router
@@ -126,6 +178,8 @@ async def forward(
         if endpoint is None:
             break
         host, port = snapshot.addresses.get(endpoint.name, ("127.0.0.1", 0))
+        if trying is not None:
+            trying[0] = endpoint.name
         try:
             if not port:
                 raise aiohttp.ClientConnectionError(f"{endpoint.name} has no address")
@@ -160,10 +214,4 @@ async def forward(
             response.status, payload, reply_headers, endpoint.name, attempt + 1
         )
     text = CONNECT_FAILURE if tried else NO_HEALTHY_UPSTREAM
-    return Reply(
-        503,
-        text.encode(),
-        {"content-type": "text/plain", "server": "istio-envoy"},
-        None,
-        len(tried),
-    )
+    return Reply(503, text.encode(), PLAIN, None, len(tried))

@@ -30,8 +30,10 @@ from chaosext.lab.endpoints import Address, ControlPlane
 from chaosext.lab.gateway import IngressGateway
 from chaosext.lab.groundtruth import GroundTruth
 from chaosext.lab.kubelet import Kubelet
+from chaosext.lab.routes import RouteTable
 from chaosext.lab.store import Obj, Store
 from chaosext.lab.topology import Cluster, Topology
+from chaosext.mesh.virtualservice import Route
 
 log = logging.getLogger("meshdrill.lab")
 
@@ -40,6 +42,7 @@ SETTLE_PER_POD = 0.01
 PLUGINS: tuple[str, ...] = (
     "chaosext.lab.clients",
     "chaosext.lab.sidecarfaults",
+    "chaosext.lab.routes",
     "chaosext.lab.istiod",
     "chaosext.lab.eastwest",
 )
@@ -128,6 +131,8 @@ class Lab:
         topology's, and those made for waypoint Gateways: `meshcontrol`)."""
         self.networks_cut_off: set[str] = set()
         """Networks whose east-west gateways are all down (`eastwest`)."""
+        self.route_tables: dict[str, RouteTable] = {}
+        """Each cluster's VirtualService routes, as its proxies have them (`routes`)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         for spec in topology.clusters:
@@ -154,7 +159,12 @@ class Lab:
         """A Router for `host` as seen by `proxy`, fed by the control plane."""
         view = self.control_plane.view(host, proxy)
         rng = random.Random(self.rng.random())
-        return Upstream(proxy, view, rng, cut_off=self.networks_cut_off)
+
+        def route() -> Route | None:
+            table = self.route_tables.get(proxy.cluster)
+            return table.route(proxy, host) if table is not None else None
+
+        return Upstream(proxy, view, rng, cut_off=self.networks_cut_off, route=route)
 
     def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
         self._cleanups.append(cleanup)

@@ -32,6 +32,7 @@ TIERS: dict[str, TierNeeds] = {
     "outlier-ejection": TierNeeds("cluster", destination_rule=True, ejection=True),
     # istiod down: only outlier detection takes the gone pods' endpoints out
     "control-plane-outage": TierNeeds("cluster", ejection=True),
+    "slow-upstream": TierNeeds("region", destination_rule=True),
     "conformance": TierNeeds(""),  # whatever the config says: ready pods only
 }
 NO_TIER = TierNeeds("")

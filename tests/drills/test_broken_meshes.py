@@ -302,3 +302,34 @@ def test_control_plane_outage_that_never_ejects_keeps_the_gone_pods(
         "istiod",
         "hello-world",
     ]
+
+
+def _gateway_route_timeout_below_the_delay(data: dict[str, Any]) -> None:
+    """guide-000's gateway VirtualService with a 100 ms route `timeout`.
+
+    Fast answers are unaffected (steady state 50/50); once cluster A answers in
+    0.3 s, the ingress gateway's Envoy answers 504 "upstream request timeout"
+    first, and counts it against the host (Envoy: a local-origin timeout is a
+    504 for outlier detection): consecutive5xxErrors 1 ejects cluster A, so the
+    share moves to cluster B.
+    """
+    (service,) = objects(data, "VirtualService")
+    service["spec"]["http"][0]["timeout"] = "100ms"
+
+
+def test_slow_upstream_with_a_route_timeout_below_the_delay_moves_the_share(
+    tmp_path: Path,
+):
+    """A route timeout turns slowness into 504s and ejection: not a slow upstream."""
+    run = _drill(
+        "slow_upstream.json",
+        tmp_path,
+        "guide-000",
+        _gateway_route_timeout_below_the_delay,
+        **SHORT,
+    )
+    phase = "method: share-unchanged-while-cluster-a-is-slow"
+    _assert_missed(run, phase, "within 6 s", "cluster-b")
+    assert run.phase("before: traffic-splits-50-50")["verdict"] == "within"
+    assert run.phase(phase)["transition_errors"]["status_504"] > 0
+    _rollbacks_succeeded(run)

@@ -19,6 +19,7 @@ from kubernetes import client
 
 from chaosext.gameday import rbac
 from chaosext.lab import authz, runtime
+from tests.drills import clientfault
 from tests.drills.drilling import ROOT, run_drill, topology_variant
 from tests.labfixtures import api_client
 
@@ -64,7 +65,21 @@ def _client_pod(lab: runtime.LabInfo, config: dict[str, Any]) -> str:
     )
 
 
-@pytest.mark.timeout(1800)  # seven drills, one after another
+def _client_side_fault(tmp: Path) -> set[Grant]:
+    """What the client-side (VirtualService) fault drill uses: no tier does, but
+    a game day's own experiment may (tests/drills/clientfault.py)."""
+    tmp.mkdir()
+    variant = topology_variant(
+        "guide-000", tmp, timing=FAST, edit=clientfault.add_sidecar_client
+    )
+    run = run_drill(
+        str(clientfault.write(tmp)), tmp, variables={"lab_topology": str(variant)}
+    )
+    assert run.code == 0, f"client_delay:\n{run.log[-3000:]}"
+    return _used(tmp / "lab")
+
+
+@pytest.mark.timeout(1800)  # every tier drill, one after another
 def test_manifest_rbac_is_exactly_what_the_tier_drills_use(tmp_path: Path) -> None:
     assert len(TIERS) >= 7
     used: set[Grant] = set()
@@ -89,6 +104,7 @@ def test_manifest_rbac_is_exactly_what_the_tier_drills_use(tmp_path: Path) -> No
         recorded = _used(tmp / "lab", skip)
         assert recorded, f"{experiment}: the lab recorded no request"
         used |= recorded
+    used |= _client_side_fault(tmp_path / "client_delay")
     granted = _granted()
     assert used - granted == set(), "the drills use what the manifest does not grant"
     assert granted - used == set(), "the manifest grants what no drill uses"

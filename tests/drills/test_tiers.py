@@ -117,6 +117,16 @@ TIERS = [
         "cluster",
         _in("cluster-a", "cluster-b"),
     ),
+    Tier(
+        "slow_upstream.json",
+        "before: traffic-splits-50-50",
+        "method: share-unchanged-while-cluster-a-is-slow",
+        "cluster",
+        _in("cluster-a", "cluster-b"),
+        "method: cluster-a-fast-again-share-unchanged",
+        "cluster",
+        _in("cluster-a", "cluster-b"),
+    ),
 ]
 
 
@@ -238,3 +248,26 @@ def test_control_plane_outage_fails_over_from_a_local_steady_state_and_back(
     assert_lands(
         run.phase("after: traffic-splits-as-predicted")["counts"]["cluster"], local
     )
+
+
+def test_slow_upstream_journals_latency_per_destination(
+    drills: Callable[[Tier], DrillRun],
+):
+    """slow_upstream: every phase keeps p50/p90/p99 with counts per cluster, zone
+    and pod; while slow, cluster A's median is at least the delay (0.3 s) and
+    cluster B's below it; once cleared, both below it."""
+    tier = next(t for t in TIERS if t.experiment == "slow_upstream.json")
+    run = drills(tier)
+    assert run.code == 0, run.log[-3000:]
+    for phase in run.verdict["phases"]:
+        for by in ("cluster", "zone", "pod"):
+            latency = phase["latency"][by]
+            counts = phase["counts"][by]
+            assert {d: v["count"] for d, v in latency.items()} == counts, phase["name"]
+            for values in latency.values():
+                assert values["p50"] <= values["p90"] <= values["p99"] <= values["max"]
+    slow = run.phase(tier.failover)["latency"]["cluster"]
+    assert slow["cluster-a"]["p50"] >= 0.3
+    assert slow["cluster-b"]["p50"] < 0.3
+    fast = run.phase(tier.recovery)["latency"]["cluster"]
+    assert max(fast[c]["p50"] for c in ("cluster-a", "cluster-b")) < 0.3

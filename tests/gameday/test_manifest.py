@@ -117,8 +117,9 @@ def test_rbac_has_no_wildcards_or_secrets(game_day_file: Path) -> None:
 
 
 def test_target_namespaces_scope_namespaced_rules_to_roles(game_day_file: Path) -> None:
-    """With --target-namespace, only nodes and preflight's cluster-wide reads stay
-    cluster-wide; istio-system gets a Role for preflight's reads there."""
+    """With --target-namespace, only nodes, preflight's cluster-wide reads and the
+    client-side fault's VirtualService list (a host's routing in any namespace)
+    stay cluster-wide; istio-system gets a Role for preflight's reads there."""
     objects = _objects(
         game_day_file, rbac_only=True, target_namespaces=("app", "client")
     )
@@ -129,6 +130,7 @@ def test_target_namespaces_scope_namespaced_rules_to_roles(game_day_file: Path) 
         "services",
         "destinationrules",
         "selfsubjectaccessreviews",
+        "virtualservices",
     }
     roles = _kind(objects, "Role")
     assert [role["metadata"]["namespace"] for role in roles] == [

@@ -49,6 +49,7 @@ def test_every_tier_of_the_design_has_an_experiment():
         "waypoint_failover.json",
         "outlier_ejection.json",
         "control_plane_outage.json",
+        "slow_upstream.json",
         "conformance.json",
     }
 

@@ -179,3 +179,57 @@ def test_a_safeguard_source_is_checked_with_the_rest() -> None:
     assert "safeguards.error_budget: argument 'source.ingress.service'" in str(
         refused(config)
     )
+
+
+SLOW_UPSTREAM = ROOT / "experiments" / "slow_upstream.json"
+FAULT_ARGUMENTS = {
+    "selector and host": (
+        {"host": "hello-world"},
+        "activity 'cluster-a-answers-slowly'",
+        "give exactly one of `selector`",
+    ),
+    "nothing to inject": (
+        {"delay": 0},
+        "activity 'cluster-a-answers-slowly'",
+        "nothing to inject: status 0 and no delay",
+    ),
+    "a percentage out of range": (
+        {"delay_percentage": 150},
+        "activity 'cluster-a-answers-slowly'",
+        "percentage and delay_percentage are in (0, 100]",
+    ),
+    "a wildcard host": (
+        {"selector": "", "host": "*.default.svc.cluster.local"},
+        "activity 'cluster-a-answers-slowly'",
+        "host '*.default.svc.cluster.local': one DNS name",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "activity", "message"),
+    list(FAULT_ARGUMENTS.values()),
+    ids=list(FAULT_ARGUMENTS),
+)
+def test_the_fault_target_is_checked_up_front(
+    arguments: dict[str, Any], activity: str, message: str
+) -> None:
+    """inject_http_fault: a fault that does something, exactly one of selector and
+    host, a host one DNS name."""
+    exp = json.loads(SLOW_UPSTREAM.read_text())
+    exp["method"][0]["provider"]["arguments"].update(arguments)
+    config = load_configuration(dict(exp["configuration"]))
+    found = inputs.problems(exp, config, {}, options={})
+    assert any(activity in p and message in p for p in found), found
+
+
+def test_latency_bounds_are_checked_up_front() -> None:
+    """A latency bound that is no number of seconds is named before the run."""
+    exp = json.loads(SLOW_UPSTREAM.read_text())
+    config = {**load_configuration(dict(exp["configuration"])), "fault_delay": "slow"}
+    found = inputs.problems(exp, config, {}, options={})
+    assert any(
+        "activity 'share-unchanged-while-cluster-a-is-slow'" in p
+        and "latency_at_least[${cluster_a_context}]" in p
+        for p in found
+    ), found
