@@ -101,7 +101,11 @@ class Wait:
         started = self.wall()
         try:
             counted: Tally | None = measure.measure(
-                self.source, self.resolver, self.settings.by, self.settings.batch
+                self.source,
+                self.resolver,
+                self.settings.by,
+                self.settings.batch,
+                errors=measure.expects_errors(self.settings.expected),
             )
             note = None
         except measure.NoAnswer as exc:  # nothing (known) answered yet: still failing

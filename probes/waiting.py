@@ -38,7 +38,10 @@ def wait_for_split(
     passes unless the statistics show the split is wrong: its Wilson intervals at
     `confidence` put some destination entirely outside expected +/- `tolerance`
     (probes.convergence); more than `max_error_rate` failed requests, or no answer
-    from a pod of the workload, fail it too. The run's batches, pooled (and topped
+    from a pod of the workload, fail it too; unless `expected` names `error`
+    (probes.tally.ERROR): then failed requests are a destination judged like the
+    others (`{"error": 1.0}`: wait until every request fails). The run's batches,
+    pooled (and topped
     up to `max_samples` while inconclusive), then get the verdict of
     `hostname_split`.
 

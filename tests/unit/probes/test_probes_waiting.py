@@ -350,3 +350,50 @@ def test_a_run_that_was_not_stopped_waits_on() -> None:
     configuration = runcontext.for_call()
     runcontext.raise_if_stopped(configuration)
     runcontext.raise_if_stopped(None)
+
+
+# -- an expected split that names `error`: traffic with nowhere to go --------------
+
+NOWHERE = {"error": 1.0}
+ALL_RESETS = "!" * 50
+
+
+def test_every_request_failing_converges_on_an_expected_error_share() -> None:
+    """{"error": 1.0}: batches of resets only are data, not "no answer"; within."""
+    report = run_wait(["a" * 50, "a" * 10 + "!" * 40, ALL_RESETS], NOWHERE)
+    assert (report["converged"], report["verdict"], report["passed"]) == (
+        True,
+        "within",
+        True,
+    )
+    assert report["shares"] == {"error": 1.0}
+    assert report["intervals"]["error"][0] > 0.97
+    assert report["errors"] == {"reset": 150}
+    assert [b["passed"] for b in report["batches"]] == [False] * 2 + [True] * 3
+    # the first reset after the last answer from cluster-a begins the new regime
+    assert report["transition_seconds"] == pytest.approx(
+        BATCH_SECONDS + 11 * BATCH_SECONDS / 50
+    )
+
+
+def test_traffic_that_still_finds_a_way_never_matches_nowhere_to_go() -> None:
+    """Answers from cluster-b while errors are expected: timeout, counts named."""
+    report = run_wait([ALL_B], NOWHERE, deadline=2.0)
+    assert (report["converged"], report["verdict"]) == (False, "timeout")
+    assert "{'error': 1.0}" in report["reasons"][0]
+    assert "{'cluster-b': 50}" in report["reasons"][0]
+
+
+def test_some_answers_among_the_errors_show_the_error_share_is_wrong() -> None:
+    """A fifth of requests still answered: each batch is `outside` 1±0.03 errors."""
+    report = run_wait(["b" * 10 + "!" * 40], NOWHERE, tolerance=0.03, deadline=1.0)
+    assert report["verdict"] == "timeout"
+    assert {b["verdict"] for b in report["batches"]} == {"outside"}
+    assert "last batch: {'cluster-b': 10} and 40 errors" in report["reasons"][0]
+
+
+def test_a_split_without_error_still_fails_batches_on_errors() -> None:
+    """Errors not named in the split: resets still fail a batch (max_error_rate)."""
+    report = run_wait([ALL_RESETS], {"cluster-b": 1.0}, deadline=1.0)
+    assert report["verdict"] == "timeout"
+    assert report["batches"][0]["verdict"] == "no_answer"
