@@ -85,20 +85,19 @@ def measure(
     counted = tally(sample, resolver, by)
     if errors and counted.error_total:
         return counted
+    failed = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
     if counted.answered == 0:
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
         raise NoAnswer(
             f"no answer from {src.describe()}: {sample.total} requests, errors:"
-            f" {errors or 'none'}"
+            f" {failed or 'none'}"
         )
     if not counted.counts["pod"]:
         names = ", ".join(sorted(counted.unknown)[:3])
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
         raise NoKnownAnswer(
             f"none of {counted.answered} answers from {src.describe()} matches a pod"
             f" of the workload in {resolver.namespace} ({', '.join(resolver.contexts)},"
             f" selector '{resolver.label_selector}'); answers were: {names}"
-            f"; errors: {errors or 'none'}"
+            f"; errors: {failed or 'none'}"
         )
     return counted
 
