@@ -19,7 +19,12 @@ ACTION_MODULES: tuple[str, ...] = (
     "chaosext.actions.httpfault",
     "chaosext.actions.outages",
 )
-PROBE_MODULES: tuple[str, ...] = ("probes.split", "probes.waiting", "probes.preflight")
+PROBE_MODULES: tuple[str, ...] = (
+    "probes.split",
+    "probes.waiting",
+    "probes.preflight",
+    "probes.reach",
+)
 
 
 def discover(discover_system: bool = True) -> Discovery:

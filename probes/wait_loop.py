@@ -35,6 +35,9 @@ class Settings:
     max_samples: int = 2000
     max_error_rate: float = 0.0
     max_transition_errors: int | None = None
+    hold: float = 0.0
+    """Seconds the passing streak must span (first batch's start to last batch's
+    end), on top of `consecutive` batches: a regime that must last, not a blip."""
 
     @property
     def rule(self) -> StreakRule:
@@ -74,7 +77,7 @@ class Wait:
         started, started_wall = self.clock(), self.wall()
         streak: list[_Batch] = []
         errors: Counter[str] = Counter()
-        while len(streak) < s.consecutive and self.clock() - started < s.deadline:
+        while not self._held(streak) and self.clock() - started < s.deadline:
             self.between()
             batch = self._take()
             if batch.judged.passed:
@@ -83,8 +86,8 @@ class Wait:
                 streak = []
                 errors.update(_errors(batch, s.batch))
             self._show(started, len(streak))
-        if len(streak) < s.consecutive:
-            report = self._timed_out(errors, started_wall, started)
+        if not self._held(streak):
+            report = self._timed_out(errors, started_wall, started, streak)
             self._close(report["reasons"][0])
             return report
         report = self._converged(streak, errors, started_wall)
@@ -96,6 +99,12 @@ class Wait:
         return report
 
     # -- steps -----------------------------------------------------------------
+
+    def _held(self, streak: list[_Batch]) -> bool:
+        """`consecutive` passing batches in a row, spanning `hold` seconds."""
+        if len(streak) < self.settings.consecutive:
+            return False
+        return streak[-1].ended - streak[0].started >= self.settings.hold
 
     def _take(self) -> _Batch:
         started = self.wall()
@@ -199,7 +208,11 @@ class Wait:
         }
 
     def _timed_out(
-        self, errors: Counter[str], started_wall: float, started: float
+        self,
+        errors: Counter[str],
+        started_wall: float,
+        started: float,
+        streak: list[_Batch],
     ) -> dict[str, Any]:
         s = self.settings
         timeline = self._timeline(started_wall)
@@ -208,6 +221,12 @@ class Wait:
         if last.get("errors"):
             seen = f"{seen} and {last['errors']} errors"
         while_waiting = f"; errors while waiting: {dict(errors)}" if errors else ""
+        wanted = f"{s.consecutive} consecutive batches of {s.batch}"
+        if s.hold:
+            wanted += f" spanning {s.hold:g} s"
+            if streak:
+                span = streak[-1].ended - streak[0].started
+                while_waiting += f"; the last streak spanned {span:.1f} s"
         return {
             "probe": "wait_for_split",
             "source": self.source.describe(),
@@ -220,8 +239,8 @@ class Wait:
             "transition_errors": dict(errors),
             "transition_error_total": sum(errors.values()),
             "reasons": [
-                f"no {s.consecutive} consecutive batches of {s.batch} matched"
-                f" {s.expected} within {s.deadline:g} s; last batch: {seen}"
+                f"no {wanted} matched {s.expected} within {s.deadline:g} s;"
+                f" last batch: {seen}"
                 f"{while_waiting}"
             ],
             "batches": timeline,

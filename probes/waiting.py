@@ -27,6 +27,7 @@ def wait_for_split(
     max_samples: int = 2000,
     max_error_rate: float = 0.0,
     max_transition_errors: int | None = None,
+    hold: float = 0.0,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -51,7 +52,10 @@ def wait_for_split(
     `transition_resolution_seconds` beside it; `transition_batch_seconds` is the
     start of the run's first batch. The errors of failed batches are the client
     errors of the transition; more than `max_transition_errors` of them (when
-    given) makes the verdict `outside`. Progress shows on stderr while it waits.
+    given) makes the verdict `outside`. With `hold` (seconds), the passing streak
+    must also span that long: a regime that lasts, not a transient (e.g. the
+    connect failures of pods gone whose endpoints are not yet withdrawn, when the
+    expectation is `{"error": 1.0}`). Progress shows on stderr while it waits.
 
     Put it right after the action whose effect it waits for. The verdict control
     fails the run when it does not pass (Chaos Toolkit ignores tolerances in the
@@ -77,6 +81,7 @@ def wait_for_split(
         max_transition_errors,
         configuration,
         secrets,
+        hold,
     )
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
@@ -105,6 +110,7 @@ def settings_from(
     max_transition_errors: Any,
     configuration: Configuration = None,
     secrets: Secrets = None,
+    hold: Any = 0.0,
 ) -> Settings:
     """The probe's arguments, checked (ActivityFailed names the one at fault)."""
     tolerance = arguments.real("tolerance", tolerance)
@@ -130,6 +136,7 @@ def settings_from(
         max_samples=arguments.integer("max_samples", max_samples, low=1),
         max_error_rate=arguments.real("max_error_rate", max_error_rate, low=0.0),
         max_transition_errors=budget,
+        hold=arguments.real("hold", hold, low=0.0),
     )
 
 

@@ -30,6 +30,7 @@ TIERS: dict[str, TierNeeds] = {
     "region-failover": TierNeeds("region"),
     "waypoint-failover": TierNeeds("cluster", destination_rule=True),
     "outlier-ejection": TierNeeds("cluster", destination_rule=True, ejection=True),
+    "eastwest-outage": TierNeeds("cluster"),
     "conformance": TierNeeds(""),  # whatever the config says: ready pods only
 }
 NO_TIER = TierNeeds("")

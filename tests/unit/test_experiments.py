@@ -36,7 +36,7 @@ def test_each_experiment_file_is_what_the_shared_shape_renders(name: str):
 
 
 def test_every_tier_of_the_design_has_an_experiment():
-    """The seven tiers of DESIGN s.4 and the conformance drill, one file each."""
+    """The tiers of DESIGN s.4 and the conformance drill, one file each."""
     assert set(RENDERED) == {
         "region_outage.json",
         "cluster_failover.json",
@@ -45,6 +45,7 @@ def test_every_tier_of_the_design_has_an_experiment():
         "region_failover.json",
         "waypoint_failover.json",
         "outlier_ejection.json",
+        "eastwest_outage.json",
         "conformance.json",
     }
 

@@ -291,7 +291,11 @@ def test_dry_run_samples_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"deadline": 0}, "deadline"), ({"batch": "many"}, "batch")],
+    [
+        ({"deadline": 0}, "deadline"),
+        ({"batch": "many"}, "batch"),
+        ({"hold": -1}, "hold"),
+    ],
 )
 def test_bad_arguments_name_the_field(kwargs: dict[str, Any], field: str) -> None:
     """Invalid arguments fail before anything is sampled, naming the argument."""
@@ -397,3 +401,24 @@ def test_a_split_without_error_still_fails_batches_on_errors() -> None:
     report = run_wait([ALL_RESETS], {"cluster-b": 1.0}, deadline=1.0)
     assert report["verdict"] == "timeout"
     assert report["batches"][0]["verdict"] == "no_answer"
+
+
+def test_a_transient_of_errors_shorter_than_hold_does_not_converge() -> None:
+    """Three batches of resets (1.5 s), then cluster-b answers: with hold 3 s the
+    errors were a blip, not nowhere to go: timeout, and the streak's span named."""
+    report = run_wait(
+        [ALL_RESETS, ALL_RESETS, ALL_RESETS, ALL_B], NOWHERE, deadline=4.0, hold=3.0
+    )
+    assert report["verdict"] == "timeout"
+    reason = report["reasons"][0]
+    assert "no 3 consecutive batches of 50 spanning 3 s matched" in reason
+    assert "last batch: {'cluster-b': 50}" in reason
+
+
+def test_hold_keeps_sampling_until_the_streak_spans_it() -> None:
+    """Errors that last: the streak grows past `consecutive` until it spans 3 s."""
+    report = run_wait([ALL_RESETS], NOWHERE, hold=3.0)
+    assert report["converged"] is True
+    assert report["verdict"] == "within"
+    assert len(report["batches"]) == 6  # 6 x 0.5 s = 3 s
+    assert report["errors"] == {"reset": 300}
