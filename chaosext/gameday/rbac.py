@@ -53,7 +53,20 @@ ROOT_RULES: tuple[Rule, ...] = (
         "resources": ["serviceentries"],
         "verbs": ["list"],
     },
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+    # gateway_outage / restore_gateway scale the east-west gateway with its
+    # restore record; the restore control lists what a drill may have changed in
+    # every namespace it names (eastwest_namespace: istio-system)
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments"],
+        "verbs": ["get", "list", "patch"],
+    },
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["envoyfilters"],
+        "verbs": ["list"],
+    },
 )
 
 NAMESPACED_RULES: tuple[Rule, ...] = (
