@@ -112,6 +112,7 @@ def _assert_missed(run: DrillRun, phase: str, *shown: str) -> str:
     assert run.verdict["verdict"] == "failed"
     assert run.verdict["phase"] == phase, run.verdict["reasons"]
     reason = str(run.verdict["reasons"][0])
+    print(reason)
     assert reason.startswith(f"{phase}: "), reason
     for text in shown:
         assert text in reason, reason
