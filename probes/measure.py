@@ -110,6 +110,8 @@ def report(
     judged: dict[str, Any],
     started: float,
 ) -> dict[str, Any]:
+    """The probe's output. When the split expected errors (`ERROR`), failed
+    requests count as that destination in every grouping, as they were judged."""
     report: dict[str, Any] = {
         "probe": name,
         "source": src.describe(),
@@ -119,6 +121,9 @@ def report(
         "started_at": started,
         "duration": round(time.time() - started, 3),
     }
+    if expects_errors(judged.get("expected") or {}) and counted.error_total:
+        for grouping in report["counts"].values():
+            grouping[ERROR] = grouping.get(ERROR, 0) + counted.error_total
     report["passed"] = report["verdict"] == "within"
     return report
 

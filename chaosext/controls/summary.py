@@ -61,10 +61,8 @@ def _headline(notes: Mapping[str, Any]) -> str:
 
 def _phase_cells(phase: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
     by = phase.get("by") or "cluster"
-    counts = dict((phase.get("counts") or {}).get(by) or {})
+    counts = (phase.get("counts") or {}).get(by) or {}
     intervals = phase.get("intervals") or {}
-    if "error" in intervals:  # a split that expected errors judged them as a share
-        counts["error"] = sum((phase.get("errors") or {}).values())
     total = sum(counts.values()) if counts else 0
     count_text = ", ".join(f"{k} {v}/{total}" for k, v in sorted(counts.items())) or "-"
     interval_text = ", ".join(

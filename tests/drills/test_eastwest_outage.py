@@ -60,7 +60,8 @@ def test_with_the_gateway_down_every_request_fails(passed: DrillRun) -> None:
     assert low > 0.97
     assert high == 1.0
     assert set(nowhere["errors"]) == {"reset"}
-    assert sum(nowhere["counts"]["cluster"].values()) == 0
+    for by in ("cluster", "region", "zone", "pod"):
+        assert set(nowhere["counts"][by]) == {"error"}, nowhere["counts"]
     assert nowhere["transition_seconds"] is not None
 
 

@@ -74,11 +74,11 @@ def test_a_table_on_a_terminal() -> None:
 
 
 def test_nowhere_to_go_shows_the_errors_and_the_finding() -> None:
-    """A split that expected errors counts them; a reach phase says why in words."""
+    """A split that expected errors shows them; a reach phase says why in words."""
     nowhere = {
         "name": "method: failover-has-nowhere-to-go",
         "by": "cluster",
-        "counts": {"cluster": {}},
+        "counts": {"cluster": {"error": 150}},
         "errors": {"reset": 150},
         "intervals": {"error": [0.975, 1.0]},
         "verdict": "within",

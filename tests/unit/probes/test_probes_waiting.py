@@ -373,6 +373,9 @@ def test_every_request_failing_converges_on_an_expected_error_share() -> None:
     assert report["shares"] == {"error": 1.0}
     assert report["intervals"]["error"][0] > 0.97
     assert report["errors"] == {"reset": 150}
+    # as judged: errors are a destination in every grouping
+    assert report["counts"]["cluster"] == {"error": 150}
+    assert report["counts"]["zone"] == {"error": 150}
     assert [b["passed"] for b in report["batches"]] == [False] * 2 + [True] * 3
     # the first reset after the last answer from cluster-a begins the new regime
     assert report["transition_seconds"] == pytest.approx(
