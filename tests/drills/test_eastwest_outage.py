@@ -8,7 +8,10 @@ phase and the numbers:
 - one flat network (Istio multi-primary on the same network, PreferClose): the
   gateway is not in the way, so "nowhere to go" never comes;
 - the gateway pinned to a zone whose node is cordoned (maintenance): once it is
-  down it cannot come back, so the failover never comes.
+  down it cannot come back, so the failover never comes;
+- the gateway's Service without its `topology.istio.io/network` label: istiod
+  knows no gateway for cluster2's network, so failover never had anywhere to go
+  (the drill says so before it changes anything).
 """
 
 from pathlib import Path
@@ -34,6 +37,7 @@ FAILOVER = "method: traffic-fails-over-to-cluster2"
 RECOVERY = "method: traffic-returns-in-cluster1"
 SHORT = {"failover_deadline": "6"}
 TD = "networking.istio.io/traffic-distribution"
+NETWORK = "topology.istio.io/network"
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +168,28 @@ def lab_gateway(lab: runtime.LabInfo) -> tuple[int, int]:
         "istio-eastwestgateway", "istio-system"
     )
     return dep.spec.replicas, dep.status.ready_replicas or 0
+
+
+def test_a_gateway_istiod_does_not_know_fails_before_the_outage(
+    tmp_path: Path,
+) -> None:
+    """The gateway Service unlabelled: the steady state's reach names the label."""
+    variant = topology_variant("guide-001", tmp_path)
+    lab = runtime.start_lab(str(variant), tmp_path / "lab", timeout=30.0)
+    try:
+        unlabel = {"metadata": {"labels": {NETWORK: None}}}
+        core(lab, "cluster2").patch_namespaced_service(
+            "istio-eastwestgateway", "istio-system", unlabel
+        )
+        run = run_drill(EXPERIMENT, tmp_path, variables={"lab_topology": str(variant)})
+    finally:
+        runtime.stop_lab(lab.state_dir)
+    phase = "before: cluster2-within-reach"
+    assert run.code != 0, run.log[-3000:]
+    assert run.journal["status"] == "failed"
+    assert run.verdict["phase"] == phase, run.verdict["reasons"]
+    reason = str(run.verdict["reasons"][0])
+    print(reason)
+    assert reason.startswith(f"{phase}: not within tolerance: expected reachable")
+    assert f"no Service is labelled {NETWORK}=cluster2-network" in reason
+    assert run.journal["run"] == []  # nothing was changed
