@@ -85,7 +85,7 @@ class Wait:
             else:
                 streak = []
                 errors.update(_errors(batch, s.batch))
-            self._show(started, len(streak))
+            self._show(started, streak)
         if not self._held(streak):
             report = self._timed_out(errors, started_wall, started, streak)
             self._close(report["reasons"][0])
@@ -267,23 +267,28 @@ class Wait:
             points.append(point)
         return points
 
-    def _show(self, started: float, streak: int) -> None:
+    def _show(self, started: float, streak: list[_Batch]) -> None:
         if self.progress is None or not self._batches:
             return
+        s = self.settings
         last = self._batches[-1]
-        counts = last.counted.by(self.settings.by) if last.counted else {}
+        expected_errors = measure.expects_errors(s.expected)  # shown as a share
+        counts = last.counted.by(s.by, errors=expected_errors) if last.counted else {}
         total = sum(counts.values())
+        failed = last.counted.error_total if last.counted else 0
         self.progress.update(
             WaitStatus(
                 title=self.title,
                 elapsed=self.clock() - started,
-                deadline=self.settings.deadline,
+                deadline=s.deadline,
                 batches=len(self._batches),
-                streak=streak,
-                consecutive=self.settings.consecutive,
+                streak=len(streak),
+                consecutive=s.consecutive,
                 shares={d: c / total for d, c in counts.items()} if total else {},
-                errors=last.counted.error_total if last.counted else 0,
+                errors=0 if expected_errors else failed,
                 verdict=last.judged.verdict,
+                hold=s.hold,
+                held=streak[-1].ended - streak[0].started if streak else 0.0,
             )
         )
 

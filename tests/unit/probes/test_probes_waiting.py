@@ -425,3 +425,16 @@ def test_hold_keeps_sampling_until_the_streak_spans_it() -> None:
     assert report["verdict"] == "within"
     assert len(report["batches"]) == 6  # 6 x 0.5 s = 3 s
     assert report["errors"] == {"reset": 300}
+
+
+def test_progress_shows_expected_errors_as_a_share_and_the_time_held() -> None:
+    """{"error": 1.0} with hold: the line reads `error 100%` and the span held."""
+    out = io.StringIO()
+    clock = FakeClock()
+    progress = LineProgress(Console(file=out, width=200), every=0.0, clock=clock)
+    report = run_wait([ALL_RESETS], NOWHERE, progress, clock, hold=1.0)
+    assert report["converged"] is True
+    lines = out.getvalue().splitlines()
+    first = "batch 1 [error 100%] within; passed 1/3 in a row over 0.5 of 1 s"
+    assert first in lines[0]
+    assert "passed 3/3 in a row over 1.5 of 1 s" in lines[-2]
