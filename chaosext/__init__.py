@@ -24,6 +24,7 @@ PROBE_MODULES: tuple[str, ...] = (
     "probes.waiting",
     "probes.preflight",
     "probes.deployments",
+    "probes.reach",
 )
 
 

@@ -346,6 +346,131 @@ def waypoint_failover() -> Json:
     return experiment
 
 
+NOWHERE: Json = {"error": 1.0}
+"""Every request fails: the split of traffic with nowhere to go (probes.tally)."""
+GATEWAY_2: Json = {
+    "context": "${cluster2_context}",
+    "gateway": "${eastwest_gateway}",
+    "namespace": "${eastwest_namespace}",
+}
+
+
+def g001_reach(name: str, expect: str) -> Json:
+    return {
+        "type": "probe",
+        "name": name,
+        "tolerance": WITHIN,
+        "provider": py(
+            "probes.reach",
+            "cross_network_reach",
+            {
+                "target": "${cluster2_context}",
+                "source": G001_SOURCE,
+                "workload": G001_WORKLOAD,
+                "expect": expect,
+            },
+        ),
+    }
+
+
+def eastwest_outage() -> Json:
+    tags = ["tier:eastwest-outage", "guide-001"]
+    return drill(
+        title="East-west outage: with cluster 2's gateway down, failover has nowhere"
+        " to go",
+        description=(
+            "Guide 001 (ambient, PreferNetwork, one network per cluster). The client's"
+            " own cluster answers; cluster 2 is reachable through its east-west"
+            " gateway. That gateway scaled to zero, then cluster 1's workload scaled"
+            " to zero: every request fails (the failover has nowhere to go: cluster"
+            " 2's endpoints are behind a gateway with no ready replica), and the"
+            " journal says why. The gateway back: 100% cluster 2 within the deadline."
+            " Cluster 1 back: the client's own cluster again."
+        ),
+        tags=tags,
+        preflight=preflight_probe(tags, G001_SOURCE, G001_WORKLOAD),
+        configuration={
+            "lab_topology": "guide-001",
+            **G001,
+            **STATISTICS,
+            "eastwest_gateway": "istio-eastwestgateway",
+            "eastwest_namespace": "istio-system",
+            # errors must last this long: not the blip of cluster 1's pods gone
+            # before their endpoints are withdrawn (an EDS push's delay)
+            "nowhere_hold": 5,
+        },
+        hypothesis=(
+            "The client's own cluster answers; cluster 2 is within reach",
+            [
+                g001_all_in("in-cluster1", "${cluster1_context}", "cluster"),
+                g001_reach("cluster2-within-reach", "reachable"),
+            ],
+        ),
+        method=[
+            action(
+                "cluster2-eastwest-gateway-down",
+                "chaosext.actions.outages",
+                "gateway_outage",
+                GATEWAY_2,
+            ),
+            action(
+                "scale-cluster1-to-zero",
+                "chaosext.actions.scale",
+                "scale_to_zero",
+                SCALE_1,
+            ),
+            wait_probe(
+                "failover-has-nowhere-to-go",
+                NOWHERE,
+                "cluster",
+                "${failover_deadline}",
+                G001_SOURCE,
+                G001_WORKLOAD,
+                hold="${nowhere_hold}",
+            ),
+            g001_reach("cluster2-out-of-reach", "unreachable"),
+            action(
+                "cluster2-eastwest-gateway-back",
+                "chaosext.actions.outages",
+                "restore_gateway",
+                GATEWAY_2,
+            ),
+            g001_wait(
+                "traffic-fails-over-to-cluster2",
+                "${cluster2_context}",
+                "cluster",
+                "${failover_deadline}",
+            ),
+            action(
+                "scale-cluster1-back",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_1,
+            ),
+            g001_wait(
+                "traffic-returns-in-cluster1",
+                "${cluster1_context}",
+                "cluster",
+                "${recovery_deadline}",
+            ),
+        ],
+        rollbacks=[
+            action(
+                "restore-cluster2-eastwest-gateway",
+                "chaosext.actions.outages",
+                "restore_gateway",
+                GATEWAY_2,
+            ),
+            action(
+                "restore-cluster1-replicas",
+                "chaosext.actions.scale",
+                "restore_replicas",
+                SCALE_1,
+            ),
+        ],
+    )
+
+
 def zone_failover() -> Json:
     delete = {
         "selector": "${selector}",
@@ -934,6 +1059,7 @@ TIERS = {
     "outlier_ejection.json": outlier_ejection,
     "control_plane_outage.json": control_plane_outage,
     "slow_upstream.json": slow_upstream,
+    "eastwest_outage.json": eastwest_outage,
     "conformance.json": conformance,
 }
 

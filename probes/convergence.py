@@ -9,6 +9,9 @@ destination's Wilson interval lies entirely outside its band).  `within` and
 `inconclusive` batches both count.  A batch also resets the streak when nothing it
 got names a pod of the workload, or when its failed requests exceed
 `max_error_rate`, or when a latency bound of the probe breaks (`probes.latency`).
+When the expected split names `error` (probes.tally.ERROR), failed requests are a
+destination like the others: `{"error": 1.0}` converges on batches where every
+request fails, and no error budget applies.
 
 Whether the converged run's split is right is then judged on all its answers pooled
 (and topped up while inconclusive) by `probes.measure.judge_split`, at the same
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 
 from probes import latency, stats
 from probes.latency import Bounds
-from probes.tally import Tally
+from probes.tally import ERROR, Tally
 
 __all__ = ["BatchJudgement", "StreakRule"]
 
@@ -52,11 +55,13 @@ class StreakRule:
         """Judge one batch (None: nothing known answered)."""
         if counted is None:
             return BatchJudgement(False, "no_answer")
-        counts = counted.by(self.by)
+        errors = ERROR in self.expected  # failed requests are a destination
+        counts = counted.by(self.by, errors=errors)
         if not sum(counts.values()):
             return BatchJudgement(False, "no_answer")
         if (
-            counted.requests
+            not errors
+            and counted.requests
             and counted.error_total / counted.requests > self.max_error_rate
         ):
             return BatchJudgement(False, "errors")

@@ -9,13 +9,14 @@ from chaoslib.exceptions import ActivityFailed
 
 from probes import arguments, stats
 from probes.sampling import Sample
-from probes.tally import Resolver, Tally, tally
+from probes.tally import ERROR, Resolver, Tally, tally
 
 __all__ = [
     "NoAnswer",
     "NoKnownAnswer",
     "apply_error_budget",
     "check_split",
+    "expects_errors",
     "judge_split",
     "measure",
     "report",
@@ -69,24 +70,34 @@ def check_split(
     return resolved
 
 
-def measure(src: Sampler, resolver: Resolver, by: str, count: int) -> Tally:
-    """Sample once and count; no answer at all, or none we know, is an error."""
+def expects_errors(expected: Mapping[str, float]) -> bool:
+    """Whether a split names failed requests as a destination (`ERROR`): then
+    errors are judged as a share like any destination, not against a budget."""
+    return ERROR in expected
+
+
+def measure(
+    src: Sampler, resolver: Resolver, by: str, count: int, *, errors: bool = False
+) -> Tally:
+    """Sample once and count; no answer at all, or none we know, is an error,
+    unless `errors` are expected and some request failed (then they are data)."""
     sample = src.sample(count)
     counted = tally(sample, resolver, by)
+    if errors and counted.error_total:
+        return counted
+    failed = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
     if counted.answered == 0:
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
         raise NoAnswer(
             f"no answer from {src.describe()}: {sample.total} requests, errors:"
-            f" {errors or 'none'}"
+            f" {failed or 'none'}"
         )
     if not counted.counts["pod"]:
         names = ", ".join(sorted(counted.unknown)[:3])
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(sample.errors.items()))
         raise NoKnownAnswer(
             f"none of {counted.answered} answers from {src.describe()} matches a pod"
             f" of the workload in {resolver.namespace} ({', '.join(resolver.contexts)},"
             f" selector '{resolver.label_selector}'); answers were: {names}"
-            f"; errors: {errors or 'none'}"
+            f"; errors: {failed or 'none'}"
         )
     return counted
 
@@ -99,6 +110,8 @@ def report(
     judged: dict[str, Any],
     started: float,
 ) -> dict[str, Any]:
+    """The probe's output. When the split expected errors (`ERROR`), failed
+    requests count as that destination in every grouping, as they were judged."""
     report: dict[str, Any] = {
         "probe": name,
         "source": src.describe(),
@@ -108,6 +121,9 @@ def report(
         "started_at": started,
         "duration": round(time.time() - started, 3),
     }
+    if expects_errors(judged.get("expected") or {}) and counted.error_total:
+        for grouping in report["counts"].values():
+            grouping[ERROR] = grouping.get(ERROR, 0) + counted.error_total
     report["passed"] = report["verdict"] == "within"
     return report
 
@@ -115,6 +131,10 @@ def report(
 def apply_error_budget(
     report: dict[str, Any], counted: Tally, max_error_rate: float
 ) -> dict[str, Any]:
+    """An error rate above `max_error_rate` makes the verdict `outside`, unless
+    the split expected errors (`ERROR`: they were judged as its share)."""
+    if expects_errors(report.get("expected") or {}):
+        return report
     rate = counted.error_total / counted.requests if counted.requests else 0.0
     if rate > max_error_rate:
         report["verdict"] = "outside"
@@ -138,12 +158,21 @@ def judge_split(
 ) -> tuple[Tally, dict[str, Any]]:
     """Judge a split; while inconclusive, sample more (up to `max_samples`):
     as many as the statistics say would decide it, or, when they cannot say (a
-    share right on a band's edge), up to `max_samples`."""
-    judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
-    while judged["verdict"] == "inconclusive" and counted.answered < max_samples:
+    share right on a band's edge), up to `max_samples`. With `ERROR` expected,
+    failed requests are a destination and count toward the sample."""
+    errors = expects_errors(expected)
+
+    def judge(counted: Tally) -> tuple[int, stats.SplitResult]:
+        counts = counted.by(by, errors=errors)
+        return sum(counts.values()), stats.split_verdict(
+            counts, expected, tolerance, confidence
+        )
+
+    have, judged = judge(counted)
+    while judged["verdict"] == "inconclusive" and have < max_samples:
         # no estimate (a share right on a band's edge): sample up to max_samples
         target = judged["needed_samples"] or max_samples
-        more = max(50, min(max_samples, target) - counted.answered)
-        counted = counted.add(measure(src, resolver, by, more))
-        judged = stats.split_verdict(counted.by(by), expected, tolerance, confidence)
+        more = max(50, min(max_samples, target) - have)
+        counted = counted.add(measure(src, resolver, by, more, errors=errors))
+        have, judged = judge(counted)
     return counted, dict(judged)

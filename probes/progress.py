@@ -36,6 +36,10 @@ class WaitStatus:
     """Failed requests in the last batch."""
     verdict: str = ""
     """The streak rule's word on the last batch (probes.convergence)."""
+    hold: float = 0.0
+    """Seconds the streak must span (0: `consecutive` batches are enough)."""
+    held: float = 0.0
+    """Seconds the streak spans so far."""
 
     def line(self) -> str:
         shares = ", ".join(
@@ -45,8 +49,9 @@ class WaitStatus:
         errors = f", {self.errors} errors" if self.errors else ""
         return (
             f"{self.title}: batch {self.batches} [{shares or 'no answer'}{errors}]"
-            f" {self.verdict}; passed {self.streak}/{self.consecutive} in a row;"
-            f" {self.elapsed:.1f} s of {self.deadline:g} s"
+            f" {self.verdict}; passed {self.streak}/{self.consecutive} in a row"
+            + (f" over {self.held:.1f} of {self.hold:g} s" if self.hold else "")
+            + f"; {self.elapsed:.1f} s of {self.deadline:g} s"
         )
 
 

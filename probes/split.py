@@ -36,7 +36,10 @@ def hostname_split(
     verdict is `within` when every interval lies inside expected +/- `tolerance`,
     `outside` when one lies entirely outside, else `inconclusive`; then more
     samples are taken, up to `max_samples`, until the verdict is decisive.
-    More than `max_error_rate` failed requests makes the verdict `outside`.
+    More than `max_error_rate` failed requests makes the verdict `outside`;
+    unless `expected` names `error`: then failed requests (connect failures,
+    resets, 5xx, timeouts) are a destination judged like the others, e.g.
+    `{"error": 1.0}` when the client's traffic should have nowhere to go.
     `expected: "predicted"` judges against the split the live mesh's own config
     predicts for the source's client now (probes.predicted), by cluster, region,
     zone or pod. `latency_at_least` / `latency_below` (destination -> seconds):
@@ -71,7 +74,9 @@ def hostname_split(
         expected, tolerance, confidence, configuration, secrets
     )
     with src:
-        counted = measure.measure(src, resolver, by, samples)
+        counted = measure.measure(
+            src, resolver, by, samples, errors=measure.expects_errors(expected)
+        )
         counted, judged = measure.judge_split(
             src, resolver, by, counted, expected, tolerance, confidence, max_samples
         )

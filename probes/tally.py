@@ -9,7 +9,7 @@ from chaosext.locality import Locality
 from probes import latency
 from probes.sampling import Sample
 
-__all__ = ["GROUPINGS", "Resolver", "Tally", "tally"]
+__all__ = ["ERROR", "GROUPINGS", "Resolver", "Tally", "tally"]
 
 
 class Resolver(Protocol):
@@ -29,6 +29,11 @@ class Resolver(Protocol):
 
 GROUPINGS = ("cluster", "region", "zone", "pod")
 """The groupings every report carries, whatever the split is judged by."""
+
+ERROR = "error"
+"""The destination a failed request counts as when an expected split names it
+(`{"error": 1.0}`: every request fails; the failover has nowhere to go). Reserved:
+a cluster, region or zone of that name cannot be told apart from it."""
 
 
 @dataclass
@@ -57,11 +62,14 @@ class Tally:
     def error_total(self) -> int:
         return sum(self.errors.values())
 
-    def by(self, dimension: str) -> dict[str, int]:
-        """Counts for one grouping; unknown hostnames count as "unknown"."""
+    def by(self, dimension: str, *, errors: bool = False) -> dict[str, int]:
+        """Counts for one grouping; unknown hostnames count as "unknown", and
+        with `errors` failed requests count as `ERROR`."""
         counts = dict(self.counts.get(dimension, Counter()))
         if self.unknown:
             counts["unknown"] = counts.get("unknown", 0) + sum(self.unknown.values())
+        if errors and self.error_total:
+            counts[ERROR] = counts.get(ERROR, 0) + self.error_total
         return counts
 
     def add(self, other: "Tally") -> "Tally":

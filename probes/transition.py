@@ -8,7 +8,8 @@ point where the old regime ends and the new one begins:
 
 - after that point, events are scored by the new regime: a destination's expected
   share; a destination expected to get nothing (or an unknown pod) at most
-  `tolerance`; a failed request at most `max_error_rate` (both floored at 0.001);
+  `tolerance`; a failed request at most `max_error_rate` (both floored at 0.001),
+  or the share expected for `error` when the split names it;
 - before it, by the old regime, whatever it was: the shares observed before the
   point (their maximum likelihood);
 - the point is the one that makes the whole sequence most likely (a change-point
@@ -29,6 +30,8 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from probes.tally import ERROR
 
 __all__ = ["FLOOR", "Transition", "locate"]
 
@@ -59,7 +62,7 @@ def new_regime_probability(
 ) -> float:
     """How likely the settled regime makes one event (a score, not normalised)."""
     if what.startswith("error:"):
-        return max(max_error_rate, FLOOR)
+        return max(expected.get(ERROR, 0.0), max_error_rate, FLOOR)
     share = expected.get(what, 0.0)
     return share if share > 0.0 else max(tolerance, FLOOR)
 

@@ -38,6 +38,9 @@ class Settings:
     max_transition_errors: int | None = None
     latency: Bounds = field(default_factory=lambda: ({}, {}))
     """(at least, below) seconds for a destination's median (`probes.latency`)."""
+    hold: float = 0.0
+    """Seconds the passing streak must span (first batch's start to last batch's
+    end), on top of `consecutive` batches: a regime that must last, not a blip."""
 
     @property
     def rule(self) -> StreakRule:
@@ -82,7 +85,7 @@ class Wait:
         started, started_wall = self.clock(), self.wall()
         streak: list[_Batch] = []
         errors: Counter[str] = Counter()
-        while len(streak) < s.consecutive and self.clock() - started < s.deadline:
+        while not self._held(streak) and self.clock() - started < s.deadline:
             self.between()
             batch = self._take()
             if batch.judged.passed:
@@ -90,9 +93,9 @@ class Wait:
             else:
                 streak = []
                 errors.update(_errors(batch, s.batch))
-            self._show(started, len(streak))
-        if len(streak) < s.consecutive:
-            report = self._timed_out(errors, started_wall, started)
+            self._show(started, streak)
+        if not self._held(streak):
+            report = self._timed_out(errors, started_wall, started, streak)
             self._close(report["reasons"][0])
             return report
         report = self._converged(streak, errors, started_wall)
@@ -105,11 +108,21 @@ class Wait:
 
     # -- steps -----------------------------------------------------------------
 
+    def _held(self, streak: list[_Batch]) -> bool:
+        """`consecutive` passing batches in a row, spanning `hold` seconds."""
+        if len(streak) < self.settings.consecutive:
+            return False
+        return streak[-1].ended - streak[0].started >= self.settings.hold
+
     def _take(self) -> _Batch:
         started = self.wall()
         try:
             counted: Tally | None = measure.measure(
-                self.source, self.resolver, self.settings.by, self.settings.batch
+                self.source,
+                self.resolver,
+                self.settings.by,
+                self.settings.batch,
+                errors=measure.expects_errors(self.settings.expected),
             )
             note = None
         except measure.NoAnswer as exc:  # nothing (known) answered yet: still failing
@@ -207,7 +220,11 @@ class Wait:
         }
 
     def _timed_out(
-        self, errors: Counter[str], started_wall: float, started: float
+        self,
+        errors: Counter[str],
+        started_wall: float,
+        started: float,
+        streak: list[_Batch],
     ) -> dict[str, Any]:
         s = self.settings
         timeline = self._timeline(started_wall)
@@ -218,6 +235,12 @@ class Wait:
         if last.get("verdict") == "latency":
             seen = f"{seen}; {last.get('note')}"
         while_waiting = f"; errors while waiting: {dict(errors)}" if errors else ""
+        wanted = f"{s.consecutive} consecutive batches of {s.batch}"
+        if s.hold:
+            wanted += f" spanning {s.hold:g} s"
+            if streak:
+                span = streak[-1].ended - streak[0].started
+                while_waiting += f"; the last streak spanned {span:.1f} s"
         return {
             "probe": "wait_for_split",
             "source": self.source.describe(),
@@ -230,8 +253,8 @@ class Wait:
             "transition_errors": dict(errors),
             "transition_error_total": sum(errors.values()),
             "reasons": [
-                f"no {s.consecutive} consecutive batches of {s.batch} matched"
-                f" {s.expected} within {s.deadline:g} s; last batch: {seen}"
+                f"no {wanted} matched {s.expected} within {s.deadline:g} s;"
+                f" last batch: {seen}"
                 f"{while_waiting}"
             ],
             "batches": timeline,
@@ -258,23 +281,28 @@ class Wait:
             points.append(point)
         return points
 
-    def _show(self, started: float, streak: int) -> None:
+    def _show(self, started: float, streak: list[_Batch]) -> None:
         if self.progress is None or not self._batches:
             return
+        s = self.settings
         last = self._batches[-1]
-        counts = last.counted.by(self.settings.by) if last.counted else {}
+        expected_errors = measure.expects_errors(s.expected)  # shown as a share
+        counts = last.counted.by(s.by, errors=expected_errors) if last.counted else {}
         total = sum(counts.values())
+        failed = last.counted.error_total if last.counted else 0
         self.progress.update(
             WaitStatus(
                 title=self.title,
                 elapsed=self.clock() - started,
-                deadline=self.settings.deadline,
+                deadline=s.deadline,
                 batches=len(self._batches),
-                streak=streak,
-                consecutive=self.settings.consecutive,
+                streak=len(streak),
+                consecutive=s.consecutive,
                 shares={d: c / total for d, c in counts.items()} if total else {},
-                errors=last.counted.error_total if last.counted else 0,
+                errors=0 if expected_errors else failed,
                 verdict=last.judged.verdict,
+                hold=s.hold,
+                held=streak[-1].ended - streak[0].started if streak else 0.0,
             )
         )
 

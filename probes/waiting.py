@@ -29,6 +29,7 @@ def wait_for_split(
     max_transition_errors: int | None = None,
     latency_at_least: dict[str, float] | None = None,
     latency_below: dict[str, float] | None = None,
+    hold: float = 0.0,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -40,7 +41,10 @@ def wait_for_split(
     passes unless the statistics show the split is wrong: its Wilson intervals at
     `confidence` put some destination entirely outside expected +/- `tolerance`
     (probes.convergence); more than `max_error_rate` failed requests, or no answer
-    from a pod of the workload, fail it too. The run's batches, pooled (and topped
+    from a pod of the workload, fail it too; unless `expected` names `error`
+    (probes.tally.ERROR): then failed requests are a destination judged like the
+    others (`{"error": 1.0}`: wait until every request fails). The run's batches,
+    pooled (and topped
     up to `max_samples` while inconclusive), then get the verdict of
     `hostname_split`.
 
@@ -54,6 +58,10 @@ def wait_for_split(
     (destination -> seconds) bound a destination's median latency: a batch
     breaking one does not count, nor does the pooled run (probes.latency).
     Progress shows on stderr while it waits.
+    given) makes the verdict `outside`. With `hold` (seconds), the passing streak
+    must also span that long: a regime that lasts, not a transient (e.g. the
+    connect failures of pods gone whose endpoints are not yet withdrawn, when the
+    expectation is `{"error": 1.0}`). Progress shows on stderr while it waits.
 
     Put it right after the action whose effect it waits for. The verdict control
     fails the run when it does not pass (Chaos Toolkit ignores tolerances in the
@@ -81,6 +89,7 @@ def wait_for_split(
         secrets,
         latency_at_least,
         latency_below,
+        hold,
     )
     src = source_from(source, configuration, secrets)
     resolver = resolver_for(workload, configuration, secrets)
@@ -111,6 +120,7 @@ def settings_from(
     secrets: Secrets = None,
     latency_at_least: Any = None,
     latency_below: Any = None,
+    hold: Any = 0.0,
 ) -> Settings:
     """The probe's arguments, checked (ActivityFailed names the one at fault)."""
     tolerance = arguments.real("tolerance", tolerance)
@@ -144,6 +154,7 @@ def settings_from(
                 "latency_below", latency_below, configuration, secrets
             ),
         ),
+        hold=arguments.real("hold", hold, low=0.0),
     )
 
 

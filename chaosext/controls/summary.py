@@ -62,15 +62,17 @@ def _headline(notes: Mapping[str, Any]) -> str:
 def _phase_cells(phase: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
     by = phase.get("by") or "cluster"
     counts = (phase.get("counts") or {}).get(by) or {}
+    intervals = phase.get("intervals") or {}
     total = sum(counts.values()) if counts else 0
     count_text = ", ".join(f"{k} {v}/{total}" for k, v in sorted(counts.items())) or "-"
-    intervals = phase.get("intervals") or {}
     interval_text = ", ".join(
         f"{k} [{lo:.1%}, {hi:.1%}]" for k, (lo, hi) in sorted(intervals.items())
     )
     verdict = str(phase.get("verdict") or "-")
     if interval_text:
         verdict += f" ({interval_text})"
+    if phase.get("finding"):
+        verdict += f": {phase['finding']}"
     seconds = phase.get("transition_seconds")
     transition = f"{seconds:.2f} s" if isinstance(seconds, int | float) else "-"
     errors = phase.get("transition_errors")

@@ -196,5 +196,6 @@ def _add_phase(name: str, output: Any, phases: list[dict[str, Any]]) -> None:
             "batches": output.get("batches"),
             "started_at": output.get("started_at"),
             "duration": output.get("duration"),
+            **({"finding": output["finding"]} if output.get("finding") else {}),
         }
     )

@@ -63,13 +63,21 @@ ROOT_RULES: tuple[Rule, ...] = (
     },
     # ... and control_plane_outage: istiod scaled with its restore record (the
     # restore control and recover list deployments to find it); deployment_stopped
-    # and deployment_ready read istiod and count its pods
+    # and deployment_ready read istiod and count its pods; gateway_outage /
+    # restore_gateway scale the east-west gateway with its restore record; the
+    # restore control lists what a drill may have changed in every namespace it
+    # names (eastwest_namespace: istio-system)
     {
         "apiGroups": ["apps"],
         "resources": ["deployments"],
         "verbs": ["get", "list", "patch"],
     },
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    {
+        "apiGroups": ["networking.istio.io"],
+        "resources": ["envoyfilters"],
+        "verbs": ["list"],
+    },
 )
 
 NAMESPACED_RULES: tuple[Rule, ...] = (

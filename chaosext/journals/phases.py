@@ -19,6 +19,7 @@ class Phase:
     transition_seconds: float | None = None
     transition_errors: dict[str, Any] = field(default_factory=dict)
     start: str | None = None  # ISO time, known only for phases read from outputs
+    finding: str | None = None  # what a phase found, in words (a reach probe's)
 
     def shares(self, dimension: str) -> dict[str, float]:
         counts = self.counts.get(dimension, {})
@@ -76,6 +77,7 @@ def _from_meshdrill(raw: list[Any]) -> list[Phase]:
                 transition_seconds=float(seconds)
                 if isinstance(seconds, int | float) and not isinstance(seconds, bool)
                 else None,
+                finding=str(item["finding"]) if item.get("finding") else None,
             )
         )
     return found

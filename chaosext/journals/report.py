@@ -142,6 +142,8 @@ def list_table(entries: Sequence[Mapping[str, Any]], title: str) -> Table:
 
 def _counts(phase: phases.Phase, dimension: str) -> str:
     counts = phase.counts.get(dimension, {})
+    if not counts and phase.finding:  # a phase that reads the mesh, not traffic
+        return phase.finding
     total = sum(counts.values())
     return (
         "  ".join(

@@ -33,6 +33,7 @@ TIERS: dict[str, TierNeeds] = {
     # istiod down: only outlier detection takes the gone pods' endpoints out
     "control-plane-outage": TierNeeds("cluster", ejection=True),
     "slow-upstream": TierNeeds("region", destination_rule=True),
+    "eastwest-outage": TierNeeds("cluster"),
     "conformance": TierNeeds(""),  # whatever the config says: ready pods only
 }
 NO_TIER = TierNeeds("")

@@ -170,3 +170,26 @@ def test_list_warns_about_journals_without_ledger_line(archive_dir, console):
     (archive_dir / "20990101T000000Z-stray-000000000000.json").write_text("{}")
     assert cli.run(["list", "--dir", str(archive_dir)], console) == 0
     assert "1 journal file(s) have no ledger line" in text(console)
+
+
+def test_a_phase_that_found_something_in_words_shows_it(console):
+    """A phase with no counts but a finding (cross_network_reach) shows the words."""
+    found = phases.phases(
+        {
+            "meshdrill": {
+                "phases": [
+                    {"name": "method: nowhere", "counts": {"cluster": {"error": 9}}},
+                    {
+                        "name": "method: cluster2-out-of-reach",
+                        "counts": {},
+                        "finding": "failover to cluster2 has nowhere to go: ...",
+                    },
+                ]
+            }
+        }
+    )
+    assert found[1].finding == "failover to cluster2 has nowhere to go: ..."
+    console.print(report.phases_table(found))
+    out = text(console)
+    assert "error 9 (100%)" in out
+    assert "failover to cluster2 has nowhere to go" in out

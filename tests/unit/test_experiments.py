@@ -39,7 +39,7 @@ def test_each_experiment_file_is_what_the_shared_shape_renders(name: str):
 
 
 def test_every_tier_of_the_design_has_an_experiment():
-    """The seven tiers of DESIGN s.4, issue 14's and the conformance drill."""
+    """The seven tiers of DESIGN s.4, issue 14's three and the conformance drill."""
     assert set(RENDERED) == {
         "region_outage.json",
         "cluster_failover.json",
@@ -50,6 +50,7 @@ def test_every_tier_of_the_design_has_an_experiment():
         "outlier_ejection.json",
         "control_plane_outage.json",
         "slow_upstream.json",
+        "eastwest_outage.json",
         "conformance.json",
     }
 

@@ -71,3 +71,24 @@ def test_a_table_on_a_terminal() -> None:
     assert "transition" in out
     assert "meshdrill summary" not in out
     assert "archived:" in out
+
+
+def test_nowhere_to_go_shows_the_errors_and_the_finding() -> None:
+    """A split that expected errors shows them; a reach phase says why in words."""
+    nowhere = {
+        "name": "method: failover-has-nowhere-to-go",
+        "by": "cluster",
+        "counts": {"cluster": {"error": 150}},
+        "errors": {"reset": 150},
+        "intervals": {"error": [0.975, 1.0]},
+        "verdict": "within",
+    }
+    why = {
+        "name": "method: cluster2-is-cut-off",
+        "counts": {},
+        "verdict": "within",
+        "finding": "failover to cluster2 has nowhere to go: no ready replica",
+    }
+    lines = summary.lines({**NOTES, "phases": [nowhere, why]}, None)
+    assert "error 150/150; within (error [97.5%, 100.0%])" in lines[1]
+    assert "within: failover to cluster2 has nowhere to go: no ready" in lines[2]

@@ -291,7 +291,11 @@ def test_dry_run_samples_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"deadline": 0}, "deadline"), ({"batch": "many"}, "batch")],
+    [
+        ({"deadline": 0}, "deadline"),
+        ({"batch": "many"}, "batch"),
+        ({"hold": -1}, "hold"),
+    ],
 )
 def test_bad_arguments_name_the_field(kwargs: dict[str, Any], field: str) -> None:
     """Invalid arguments fail before anything is sampled, naming the argument."""
@@ -350,3 +354,87 @@ def test_a_run_that_was_not_stopped_waits_on() -> None:
     configuration = runcontext.for_call()
     runcontext.raise_if_stopped(configuration)
     runcontext.raise_if_stopped(None)
+
+
+# -- an expected split that names `error`: traffic with nowhere to go --------------
+
+NOWHERE = {"error": 1.0}
+ALL_RESETS = "!" * 50
+
+
+def test_every_request_failing_converges_on_an_expected_error_share() -> None:
+    """{"error": 1.0}: batches of resets only are data, not "no answer"; within."""
+    report = run_wait(["a" * 50, "a" * 10 + "!" * 40, ALL_RESETS], NOWHERE)
+    assert (report["converged"], report["verdict"], report["passed"]) == (
+        True,
+        "within",
+        True,
+    )
+    assert report["shares"] == {"error": 1.0}
+    assert report["intervals"]["error"][0] > 0.97
+    assert report["errors"] == {"reset": 150}
+    # as judged: errors are a destination in every grouping
+    assert report["counts"]["cluster"] == {"error": 150}
+    assert report["counts"]["zone"] == {"error": 150}
+    assert [b["passed"] for b in report["batches"]] == [False] * 2 + [True] * 3
+    # the first reset after the last answer from cluster-a begins the new regime
+    assert report["transition_seconds"] == pytest.approx(
+        BATCH_SECONDS + 11 * BATCH_SECONDS / 50
+    )
+
+
+def test_traffic_that_still_finds_a_way_never_matches_nowhere_to_go() -> None:
+    """Answers from cluster-b while errors are expected: timeout, counts named."""
+    report = run_wait([ALL_B], NOWHERE, deadline=2.0)
+    assert (report["converged"], report["verdict"]) == (False, "timeout")
+    assert "{'error': 1.0}" in report["reasons"][0]
+    assert "{'cluster-b': 50}" in report["reasons"][0]
+
+
+def test_some_answers_among_the_errors_show_the_error_share_is_wrong() -> None:
+    """A fifth of requests still answered: each batch is `outside` 1±0.03 errors."""
+    report = run_wait(["b" * 10 + "!" * 40], NOWHERE, tolerance=0.03, deadline=1.0)
+    assert report["verdict"] == "timeout"
+    assert {b["verdict"] for b in report["batches"]} == {"outside"}
+    assert "last batch: {'cluster-b': 10} and 40 errors" in report["reasons"][0]
+
+
+def test_a_split_without_error_still_fails_batches_on_errors() -> None:
+    """Errors not named in the split: resets still fail a batch (max_error_rate)."""
+    report = run_wait([ALL_RESETS], {"cluster-b": 1.0}, deadline=1.0)
+    assert report["verdict"] == "timeout"
+    assert report["batches"][0]["verdict"] == "no_answer"
+
+
+def test_a_transient_of_errors_shorter_than_hold_does_not_converge() -> None:
+    """Three batches of resets (1.5 s), then cluster-b answers: with hold 3 s the
+    errors were a blip, not nowhere to go: timeout, and the streak's span named."""
+    report = run_wait(
+        [ALL_RESETS, ALL_RESETS, ALL_RESETS, ALL_B], NOWHERE, deadline=4.0, hold=3.0
+    )
+    assert report["verdict"] == "timeout"
+    reason = report["reasons"][0]
+    assert "no 3 consecutive batches of 50 spanning 3 s matched" in reason
+    assert "last batch: {'cluster-b': 50}" in reason
+
+
+def test_hold_keeps_sampling_until_the_streak_spans_it() -> None:
+    """Errors that last: the streak grows past `consecutive` until it spans 3 s."""
+    report = run_wait([ALL_RESETS], NOWHERE, hold=3.0)
+    assert report["converged"] is True
+    assert report["verdict"] == "within"
+    assert len(report["batches"]) == 6  # 6 x 0.5 s = 3 s
+    assert report["errors"] == {"reset": 300}
+
+
+def test_progress_shows_expected_errors_as_a_share_and_the_time_held() -> None:
+    """{"error": 1.0} with hold: the line reads `error 100%` and the span held."""
+    out = io.StringIO()
+    clock = FakeClock()
+    progress = LineProgress(Console(file=out, width=200), every=0.0, clock=clock)
+    report = run_wait([ALL_RESETS], NOWHERE, progress, clock, hold=1.0)
+    assert report["converged"] is True
+    lines = out.getvalue().splitlines()
+    first = "batch 1 [error 100%] within; passed 1/3 in a row over 0.5 of 1 s"
+    assert first in lines[0]
+    assert "passed 3/3 in a row over 1.5 of 1 s" in lines[-2]
