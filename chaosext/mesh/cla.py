@@ -138,6 +138,11 @@ def _envoy_assignment(
         )
         for name in networks.gateways_used([e for g in out for e in g.endpoints])
     }
+    for name, hop in hops.items():
+        notes.append(
+            f"{name} picks the pod itself, at {hop.proxy.locality} "
+            f"(its setting: {hop.setting_source})"
+        )
     return Assignment(
         proxy=proxy,
         mode="envoy",

@@ -140,9 +140,7 @@ class NetworkGateway:
     cluster: str
     name: str
     proxy: "Proxy"
-    destination_rule: Mapping[str, Any] | None = field(
-        default=None, hash=False, compare=False
-    )
+    destination_rule: Mapping[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
