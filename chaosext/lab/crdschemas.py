@@ -1,7 +1,8 @@
 """Compact field trees of the custom resources the lab serves, for server-side
 field validation (unknown fields), written from Istio's and the Gateway API's
 CRD schemas (networking.istio.io v1: DestinationRule, VirtualService, Gateway,
-ServiceEntry; v1alpha3: EnvoyFilter; gateway.networking.k8s.io v1: Gateway).
+ServiceEntry; v1alpha3: EnvoyFilter; gateway.networking.k8s.io v1: Gateway;
+telemetry.istio.io v1: Telemetry).
 
 A tree is a dict of the known fields of an object; a field's value is another
 tree (an object), a one-element list holding a tree (a list of objects), or
@@ -174,6 +175,24 @@ ENVOY_FILTER: Tree = {
     "priority": ANY,
 }
 
+_TARGET: Tree = {"group": ANY, "kind": ANY, "name": ANY}
+_PROVIDERS = [{"name": ANY}]
+TELEMETRY: Tree = {
+    "selector": {"matchLabels": ANY},
+    "targetRef": _TARGET,
+    "targetRefs": [_TARGET],
+    "tracing": ANY,  # providers, sampling, tags: left unchecked
+    "metrics": ANY,  # providers, overrides: left unchecked
+    "accessLogging": [
+        {
+            "match": {"mode": ANY},
+            "providers": _PROVIDERS,
+            "disabled": ANY,
+            "filter": {"expression": ANY},
+        }
+    ],
+}
+
 SPECS: dict[tuple[str, str], Tree] = {
     ("networking.istio.io", "DestinationRule"): DESTINATION_RULE,
     ("networking.istio.io", "VirtualService"): VIRTUAL_SERVICE,
@@ -181,6 +200,7 @@ SPECS: dict[tuple[str, str], Tree] = {
     ("networking.istio.io", "ServiceEntry"): SERVICE_ENTRY,
     ("gateway.networking.k8s.io", "Gateway"): GATEWAY_API_GATEWAY,
     ("networking.istio.io", "EnvoyFilter"): ENVOY_FILTER,
+    ("telemetry.istio.io", "Telemetry"): TELEMETRY,
 }
 
 

@@ -103,6 +103,8 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     endpoint: str | None = None  # the pod that answered
     attempts: int = 0
+    upstream_host: str = ""  # `ip:port` of the pod that answered
+    flags: str = "-"  # Envoy's response flags: UH no healthy upstream, UF connect
 
 
 def is_cut_off(upstream: Upstream, endpoint: mesh.Endpoint) -> bool:
@@ -174,7 +176,14 @@ async def forward(
         }
         reply_headers["server"] = "istio-envoy"
         reply_headers["x-lab-endpoint"] = pod.name
-        return Reply(response.status, payload, reply_headers, pod.name, attempt + 1)
+        return Reply(
+            response.status,
+            payload,
+            reply_headers,
+            pod.name,
+            attempt + 1,
+            f"{host}:{port}",
+        )
     text = CONNECT_FAILURE if tried else NO_HEALTHY_UPSTREAM
     return Reply(
         503,
@@ -182,4 +191,5 @@ async def forward(
         {"content-type": "text/plain", "server": "istio-envoy"},
         None,
         len(tried),
+        flags="URX,UF" if tried else "UH",
     )
