@@ -245,3 +245,12 @@ def test_explain_rows_give_remote_pods_their_gateway_endpoint_priority() -> None
     assert "ejected: c2/eastwest@r2/z1" in ejected.notes
     assert "ejected: c2/eastwest@r2/z2" in ejected.notes
     assert ejected.by("cluster") == pytest.approx({"c1": 1.0, "c2": 0.0})
+
+
+def test_explain_lists_the_pods_behind_each_gateway_endpoint() -> None:
+    """The text says which pods the gateway sends to (its zone: b0, b1; not b2)."""
+    config = service(FAILOVER, network_gateways=(gateway(dr=FAILOVER),))
+    text = explain(proxy(), config, remote())
+    assert "  c2/eastwest@r2/z2 [c2]: 0.0%" in text
+    assert "    -> b0: 50.0% of what the gateway gets" in text
+    assert "    -> b2: 0.0% of what the gateway gets" in text
