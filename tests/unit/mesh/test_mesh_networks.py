@@ -22,7 +22,7 @@ from mesh_factories import (
     service,
 )
 
-from chaosext.mesh import NetworkGateway, Router, assignment, predict, whatif
+from chaosext.mesh import NetworkGateway, Router, assignment, explain, predict, whatif
 
 FAILOVER = dr_with(None, {"consecutive5xxErrors": 1, "maxEjectionPercent": 100})
 EJECT_FAST_DR = dr_with(
