@@ -16,7 +16,8 @@ push is made, so `at` may lie up to `propagation` s after the line is written):
 `shares` are the fractions of requests the mesh model sends each cluster, region
 and zone from that endpoint set before any outlier ejection (`{}`: every request
 fails); a pod on another network reached through an east-west gateway counts with
-the share that gateway's own choice gives it (`mesh.predict`). A client proxy's view is made on its first request to a host.
+the share that gateway's own choice gives it (`mesh.predict`). A client proxy's
+view is made on its first request to a host.
 
 `pod`: a serving pod stops or starts answering requests successfully at `at`
 (the API write that deleted it, made its server refuse, or set a 5xx fault; the
