@@ -73,9 +73,20 @@ DESTINATION_RULE: Tree = {
     "workloadSelector": {"matchLabels": ANY},
 }
 _DESTINATION: Tree = {"host": ANY, "subset": ANY, "port": _PORT}
+_STRING_MATCH: Tree = {"exact": ANY, "prefix": ANY, "regex": ANY}
+_HTTP_MATCH: Tree = {
+    "name": ANY, "uri": _STRING_MATCH, "scheme": _STRING_MATCH,
+    "method": _STRING_MATCH, "authority": _STRING_MATCH,
+    "headers": ANY,  # header name -> StringMatch: names are free
+    "port": ANY, "sourceLabels": ANY, "gateways": ANY,
+    "queryParams": ANY,  # parameter name -> StringMatch: names are free
+    "ignoreUriCase": ANY,
+    "withoutHeaders": ANY,  # header name -> StringMatch: names are free
+    "sourceNamespace": ANY, "statPrefix": ANY,
+}  # fmt: skip
 _HTTP_ROUTE: Tree = {
     "name": ANY,
-    "match": ANY,  # match conditions (uri, headers, ...): left unchecked
+    "match": [_HTTP_MATCH],
     "route": [{"destination": _DESTINATION, "weight": ANY, "headers": ANY}],
     "redirect": ANY,
     "directResponse": ANY,
@@ -107,6 +118,19 @@ VIRTUAL_SERVICE: Tree = {
     "exportTo": ANY,
 }
 _SERVER_PORT: Tree = {"number": ANY, "protocol": ANY, "name": ANY, "targetPort": ANY}
+_CERTIFICATE: Tree = {
+    "serverCertificate": ANY,
+    "privateKey": ANY,
+    "caCertificates": ANY,
+}
+_SERVER_TLS: Tree = {
+    "httpsRedirect": ANY, "mode": ANY, "serverCertificate": ANY, "privateKey": ANY,
+    "caCertificates": ANY, "caCrl": ANY, "credentialName": ANY,
+    "credentialNames": ANY, "tlsCertificates": [_CERTIFICATE],
+    "subjectAltNames": ANY, "verifyCertificateSpki": ANY,
+    "verifyCertificateHash": ANY, "minProtocolVersion": ANY,
+    "maxProtocolVersion": ANY, "cipherSuites": ANY,
+}  # fmt: skip
 ISTIO_GATEWAY: Tree = {
     "selector": ANY,
     "servers": [
@@ -114,7 +138,7 @@ ISTIO_GATEWAY: Tree = {
             "port": _SERVER_PORT,
             "bind": ANY,
             "hosts": ANY,
-            "tls": ANY,  # server TLS settings: left unchecked
+            "tls": _SERVER_TLS,
             "name": ANY,
         }
     ],
