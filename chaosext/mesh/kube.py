@@ -146,6 +146,10 @@ def has_mtls(pod: Obj) -> bool:
     )
 
 
+HBONE_PORT = 15008
+"""A network gateway Service with this port takes HBONE (ambient, waypoints)."""
+
+
 def gateway_addresses(service: Obj) -> list[str]:
     """A network gateway Service's addresses: its load-balancer ingress IPs (or
     host names) when it is labelled `topology.istio.io/network` (istiod's registry
@@ -192,8 +196,12 @@ def network_gateways(
         "gateway", name, cluster, network, where, pod_labels, node, meta["namespace"]
     )
     base = f"{cluster}/{meta['namespace']}/{meta['name']}"
+    ports = (service.get("spec") or {}).get("ports") or []
+    hbone = any(int(p.get("port") or 0) == HBONE_PORT for p in ports)
     return [
-        NetworkGateway(network, cluster, base if i == 0 else f"{base}#{i}", proxy)
+        NetworkGateway(
+            network, cluster, base if i == 0 else f"{base}#{i}", proxy, None, hbone
+        )
         for i in range(len(addresses))
     ]
 

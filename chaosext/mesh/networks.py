@@ -14,7 +14,8 @@ Rule for rule from istiod's `EndpointsByNetworkFilter` and `selectNetworkGateway
   and gateways: "directly reachable"); a waypoint drops it (ambient multi-network).
 - An endpoint on another network with gateways is replaced: its weight is split
   evenly (integer division) over the gateways of its network *and cluster*, else
-  over all gateways of its network; within each locality group, one endpoint per
+  over all gateways of its network (a waypoint uses only gateways with an HBONE
+  port); within each locality group, one endpoint per
   gateway carries the summed weight. That gateway endpoint keeps the group's
   locality (so default locality priorities and `distribute` treat it as the remote
   locality) but its labels are only cluster and network (so any region or zone
@@ -77,12 +78,15 @@ def scale_factor(gateways: Sequence[NetworkGateway]) -> int:
 
 
 def select_gateways(
-    gateways: Sequence[NetworkGateway], network: str, cluster: str
+    gateways: Sequence[NetworkGateway], network: str, cluster: str, hbone: bool = False
 ) -> list[NetworkGateway]:
     """`selectNetworkGateways`: the network's gateways in the endpoint's cluster,
-    else all of the network's; sorted (by name) so the result is deterministic."""
+    else all of the network's; for a waypoint (`hbone`) only those taking HBONE;
+    sorted (by name) so the result is deterministic."""
     in_cluster = [g for g in gateways if g.network == network and g.cluster == cluster]
     chosen = in_cluster or [g for g in gateways if g.network == network]
+    if hbone:
+        chosen = [g for g in chosen if g.hbone]
     return sorted(chosen, key=lambda g: g.name)
 
 
@@ -108,7 +112,7 @@ def split_horizon(
     merged: dict[tuple[Locality, str], tuple[NetworkGateway, int, list[Endpoint]]] = {}
     for ep in endpoints:
         weight = ep.lb_weight * scale
-        chosen = select_gateways(gateways, ep.network, ep.cluster)
+        chosen = select_gateways(gateways, ep.network, ep.cluster, waypoint)
         if same_network(ep.network, proxy.network) or (not chosen and not waypoint):
             kept.append(
                 ep if weight == ep.weight else dataclasses.replace(ep, weight=weight)

@@ -141,6 +141,8 @@ class NetworkGateway:
     name: str
     proxy: "Proxy"
     destination_rule: Mapping[str, Any] | None = field(default=None, hash=False)
+    hbone: bool = True
+    """It takes HBONE (its Service has port 15008): waypoints use only these."""
 
 
 @dataclass(frozen=True)

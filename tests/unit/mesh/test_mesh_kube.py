@@ -242,3 +242,11 @@ def test_endpoint_mtls_follows_the_tls_mode_label(
     """istiod sends Istio mTLS only to `security.istio.io/tlsMode: istio` pods
     (unlabelled lab pods count as in the mesh)."""
     assert kube.endpoint(pod(labels), {}, "c1", "n1").mtls is mtls
+
+
+def test_a_gateway_takes_hbone_when_its_service_has_port_15008() -> None:
+    """The HBONE port makes a gateway usable by waypoints (ambient)."""
+    service = eastwest_service([{"ip": "10.0.0.1"}])
+    assert not kube.network_gateways("c2", service, [], {})[0].hbone
+    service["spec"]["ports"] = [{"name": "tls-hbone", "port": 15008}]
+    assert kube.network_gateways("c2", service, [], {})[0].hbone

@@ -9,6 +9,7 @@ endpoint's labels (`AugmentLabels(nil, cluster, "", "", network)`,
 `pilot/pkg/serviceregistry/util/label/label.go`).
 """
 
+import dataclasses
 import random
 from collections import Counter
 from typing import Any
@@ -254,3 +255,15 @@ def test_explain_lists_the_pods_behind_each_gateway_endpoint() -> None:
     assert "  c2/eastwest@r2/z2 [c2]: 0.0%" in text
     assert "    -> b0: 50.0% of what the gateway gets" in text
     assert "    -> b2: 0.0% of what the gateway gets" in text
+
+
+def test_a_waypoint_uses_only_gateways_that_take_hbone() -> None:
+    """`selectNetworkGateways` for ambient waypoints skips gateways without an
+    HBONE port: the remote pod is then unreachable; a sidecar still uses it."""
+    tls_only = dataclasses.replace(gateway(), hbone=False)
+    pods = [ep("a0"), ep("b0", "r2/z1", "c2", "n2")]
+    config = service(FAILOVER, network_gateways=(tls_only,))
+    waypoint = assignment(proxy("waypoint"), config, pods)
+    assert [e.name for e in waypoint.endpoints()] == ["a0"]
+    sidecar = assignment(proxy(), config, pods)
+    assert [e.name for e in sidecar.endpoints()] == ["a0", "c2/eastwest@r2/z1"]
