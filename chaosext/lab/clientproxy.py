@@ -271,14 +271,11 @@ class ClientProxy:
         took_ms: int,
     ) -> None:
         """The waypoint's access-log line for this request, if its log is on."""
-        ref = (
-            self.shared.waypoints.get(
-                (self.proxy.cluster, *(route.proxy.namespace, route.waypoint))
-            )
-            if route.proxy is not None and route.waypoint
-            else None
-        )
-        if ref is None or self.shared.access_log is None:
+        if route.proxy is None or not route.waypoint or not self.shared.access_log:
+            return
+        key = (self.proxy.cluster, route.proxy.namespace, route.waypoint)
+        ref = self.shared.waypoints.get(key)
+        if ref is None:
             return
         log = self.shared.access_log(self.proxy.cluster, ref)
         if log is None:
