@@ -11,10 +11,12 @@ self-reviews (`kubectl auth can-i`, `kubectl auth whoami`).
 Every resource request is appended to `requests.jsonl` in the lab's state
 directory (one JSON object per line: cluster, verb, group, resource,
 subresource, namespace, name), so tests can derive least privilege from what a
-drill really did.
+drill really did. It is capped at 16 MiB: the older part moves to
+`requests.jsonl.1` (`read_requests` reads both).
 """
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,8 @@ from chaosext.lab.errors import ApiError
 USER = "meshdrill-lab"
 Rule = Mapping[str, tuple[str, ...]]
 AUDIT_FILE = "requests.jsonl"
+MAX_AUDIT_BYTES = 16 * 1024 * 1024
+"""The cap of `requests.jsonl`: past it the file moves to `requests.jsonl.1`."""
 RULE_FIELDS = ("apiGroups", "resources", "verbs", "resourceNames")
 
 
@@ -166,17 +170,31 @@ _OPEN_PATHS = ("/api", "/apis", "/version", "/openapi", "/healthz", "/livez")
 
 
 class RequestLog:
-    """Appends each resource request to `requests.jsonl` (line-buffered)."""
+    """Appends each resource request to `requests.jsonl` (line-buffered).
 
-    def __init__(self, path: Path) -> None:
+    The file is capped: a line that would take it past `max_bytes` first moves it
+    to `requests.jsonl.1` (replacing the older one), so a lab keeps at most twice
+    the cap on disk however long it runs."""
+
+    def __init__(self, path: Path, max_bytes: int = MAX_AUDIT_BYTES) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self._file: TextIO | None = None
+        self._size = 0
 
     def write(self, cluster: str, attrs: Attributes) -> None:
+        record = {"cluster": cluster, **attrs.__dict__}
+        line = json.dumps(record, separators=(",", ":")) + "\n"
         if self._file is None:
             self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-        record = {"cluster": cluster, **attrs.__dict__}
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._size = self._file.tell()
+        if self._size and self._size + len(line) > self.max_bytes:
+            self._file.close()
+            os.replace(self.path, rotated(self.path))
+            self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+            self._size = 0
+        self._file.write(line)
+        self._size += len(line)
 
     def close(self) -> None:
         if self._file is not None:
@@ -184,12 +202,20 @@ class RequestLog:
             self._file = None
 
 
+def rotated(path: Path) -> Path:
+    """Where the previous part of a capped record goes (`requests.jsonl.1`)."""
+    return path.with_name(path.name + ".1")
+
+
 def read_requests(state_dir: Path | str) -> list[dict[str, str]]:
-    """The requests a lab recorded in `state_dir` (empty if none)."""
+    """The requests a lab recorded in `state_dir`, oldest first (the rotated part,
+    then the current file; empty if none)."""
     path = Path(state_dir) / AUDIT_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    out: list[dict[str, str]] = []
+    for part in (rotated(path), path):
+        if part.exists():
+            out += [json.loads(line) for line in part.read_text().splitlines() if line]
+    return out
 
 
 def is_watch(request: web.Request) -> bool:

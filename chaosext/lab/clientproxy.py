@@ -25,6 +25,7 @@ topology's propagation delay. The waypoint label is read live from the store.
 """
 
 import logging
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ import aiohttp
 from aiohttp import web
 
 from chaosext import mesh
-from chaosext.lab import dataplane, kinds
+from chaosext.lab import accesslog, dataplane, kinds
+from chaosext.lab.accesslog import ProxyLog
 from chaosext.lab.endpointindex import service_hosts
 from chaosext.lab.store import Obj, Store
 from chaosext.mesh import kube, names
@@ -66,6 +68,8 @@ class Choice:
 
 
 UpstreamFactory = Callable[[mesh.Proxy, str], dataplane.Upstream]
+AccessLogOf = Callable[[str, WaypointRef], ProxyLog | None]
+"""(cluster, waypoint) -> the access log its pod writes to, None when off."""
 
 
 def candidate_hosts(host: str, namespace: str) -> list[str]:
@@ -81,10 +85,12 @@ class Mesh:
         stores: Mapping[str, Store],
         waypoints: Mapping[tuple[str, str, str], WaypointRef],
         make_upstream: UpstreamFactory | None = None,
+        access_log: AccessLogOf | None = None,
     ) -> None:
         self.stores = stores
         self.waypoints = waypoints  # (cluster, namespace, name) -> waypoint
         self.make_upstream = make_upstream
+        self.access_log = access_log
         self._upstreams: dict[tuple[str, str, str, str], dataplane.Upstream] = {}
         self.session: aiohttp.ClientSession | None = None
 
@@ -238,6 +244,7 @@ class ClientProxy:
         if route.l4_only:
             return await self._l4(request, host, body)
         assert self.shared.session is not None
+        started, clock = time.time(), time.monotonic()
         reply = await dataplane.forward(
             self.shared.upstream(route.proxy, host),
             self.shared.session,
@@ -249,7 +256,59 @@ class ClientProxy:
         headers = dict(reply.headers)
         if route.waypoint:
             headers["x-lab-waypoint"] = route.waypoint
+            took = round((time.monotonic() - clock) * 1000)
+            self._log_access(request, route, host, len(body), reply, started, took)
         return web.Response(status=reply.status, body=reply.body, headers=headers)
+
+    def _log_access(
+        self,
+        request: web.Request,
+        route: Choice,
+        host: str,
+        received: int,
+        reply: dataplane.Reply,
+        started: float,
+        took_ms: int,
+    ) -> None:
+        """The waypoint's access-log line for this request, if its log is on."""
+        if route.proxy is None or not route.waypoint or not self.shared.access_log:
+            return
+        key = (self.proxy.cluster, route.proxy.namespace, route.waypoint)
+        ref = self.shared.waypoints.get(key)
+        if ref is None:
+            return
+        log = self.shared.access_log(self.proxy.cluster, ref)
+        if log is None:
+            return
+        port = request.url.port or 80
+        peer = (
+            request.transport.get_extra_info("peername") if request.transport else None
+        )
+        remote = f"{peer[0]}:{peer[1]}" if peer else "-"
+        log.log.append(
+            accesslog.line(
+                accesslog.Access(
+                    start=started,
+                    method=request.method,
+                    path=request.path_qs,
+                    protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+                    status=reply.status,
+                    flags=reply.flags,
+                    details="via_upstream" if reply.endpoint else _details(reply),
+                    bytes_received=received,
+                    bytes_sent=len(reply.body),
+                    duration_ms=took_ms,
+                    upstream_ms=took_ms if reply.endpoint else None,
+                    user_agent=request.headers.get("user-agent", ""),
+                    request_id=accesslog.request_id(request.headers),
+                    authority=request.headers.get("host", f"{host}:{port}"),
+                    upstream_host=reply.upstream_host,
+                    upstream_cluster=f"inbound-vip|{port}|http|{host}",
+                    downstream_local=f"127.0.0.1:{self.port}",
+                    downstream_remote=remote,
+                )
+            )
+        )
 
     async def _l4(self, request: web.Request, host: str, body: bytes) -> web.Response:
         """ztunnel straight to a pod: one endpoint per client connection (picked on
@@ -292,6 +351,12 @@ class ClientProxy:
         headers = _strip(response.headers)
         headers["x-lab-endpoint"] = name
         return web.Response(status=response.status, body=payload, headers=headers)
+
+
+def _details(reply: dataplane.Reply) -> str:
+    if reply.flags == "UH":
+        return "no_healthy_upstream"
+    return "upstream_reset_before_response_started{remote_connection_failure}"
 
 
 def _strip(headers: Mapping[str, str]) -> dict[str, str]:

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from chaosext import mesh
+from chaosext.lab import accesslog, kinds, meshcontrol, objects, rest
 from chaosext.lab import exec as labexec
-from chaosext.lab import kinds, meshcontrol, objects, rest
+from chaosext.lab.accesslog import ProxyLog
 from chaosext.lab.clientproxy import ClientProxy, Mesh, WaypointRef
+from chaosext.lab.kubelet import is_ready
 from chaosext.lab.store import Obj, Store
 from chaosext.lab.topology import Client, Topology, Waypoint
 
@@ -134,6 +136,35 @@ def waypoint_refs(lab: "Lab") -> dict[tuple[str, str, str], WaypointRef]:
     return refs
 
 
+def waypoint_access_log(lab: "Lab", cluster: str, ref: WaypointRef) -> ProxyLog | None:
+    """The access log of the waypoint Deployment's first ready pod in `cluster`,
+    when access logging is on for it (`accesslog.enabled`); else None."""
+    store = lab.clusters[cluster].store
+    deploy = store.peek(kinds.DEPLOYMENT, ref.namespace, ref.name)
+    if deploy is None:
+        return None
+    wanted = (deploy["spec"].get("selector") or {}).get("matchLabels") or {}
+    pods = sorted(
+        (
+            p
+            for p in store.objects(kinds.POD, ref.namespace)
+            if wanted
+            and all((p["metadata"].get("labels") or {}).get(k) == v
+                    for k, v in wanted.items())
+            and is_ready(p)
+        ),
+        key=lambda p: p["metadata"]["name"],
+    )  # fmt: skip
+    if not pods:
+        return None
+    labels = pods[0]["metadata"].get("labels") or {}
+    mesh_file = str(lab.topology.mesh.get("accessLogFile") or "")
+    if not accesslog.enabled(store, ref.namespace, labels, ref.name, mesh_file):
+        return None
+    kubelet = lab.clusters[cluster].kubelet
+    return kubelet.proxy_log((ref.namespace, pods[0]["metadata"]["name"]))
+
+
 async def attach(lab: "Lab") -> None:
     """Seed waypoints, start client proxies, serve exec on every API server."""
     from chaosext.lab.lab import seed
@@ -148,6 +179,7 @@ async def attach(lab: "Lab") -> None:
         {name: rt.store for name, rt in lab.clusters.items()},
         waypoints,
         lab.upstream,
+        lambda cluster, ref: waypoint_access_log(lab, cluster, ref),
     )
     await shared.start()
     proxies: dict[tuple[str, str, str], ClientProxy] = {}

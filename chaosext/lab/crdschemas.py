@@ -1,7 +1,8 @@
 """Compact field trees of the custom resources the lab serves, for server-side
 field validation (unknown fields), written from Istio's and the Gateway API's
 CRD schemas (networking.istio.io v1: DestinationRule, VirtualService, Gateway,
-ServiceEntry; v1alpha3: EnvoyFilter; gateway.networking.k8s.io v1: Gateway).
+ServiceEntry; v1alpha3: EnvoyFilter; gateway.networking.k8s.io v1: Gateway;
+telemetry.istio.io v1: Telemetry).
 
 A tree is a dict of the known fields of an object; a field's value is another
 tree (an object), a one-element list holding a tree (a list of objects), or
@@ -72,9 +73,20 @@ DESTINATION_RULE: Tree = {
     "workloadSelector": {"matchLabels": ANY},
 }
 _DESTINATION: Tree = {"host": ANY, "subset": ANY, "port": _PORT}
+_STRING_MATCH: Tree = {"exact": ANY, "prefix": ANY, "regex": ANY}
+_HTTP_MATCH: Tree = {
+    "name": ANY, "uri": _STRING_MATCH, "scheme": _STRING_MATCH,
+    "method": _STRING_MATCH, "authority": _STRING_MATCH,
+    "headers": ANY,  # header name -> StringMatch: names are free
+    "port": ANY, "sourceLabels": ANY, "gateways": ANY,
+    "queryParams": ANY,  # parameter name -> StringMatch: names are free
+    "ignoreUriCase": ANY,
+    "withoutHeaders": ANY,  # header name -> StringMatch: names are free
+    "sourceNamespace": ANY, "statPrefix": ANY,
+}  # fmt: skip
 _HTTP_ROUTE: Tree = {
     "name": ANY,
-    "match": ANY,  # match conditions (uri, headers, ...): left unchecked
+    "match": [_HTTP_MATCH],
     "route": [{"destination": _DESTINATION, "weight": ANY, "headers": ANY}],
     "redirect": ANY,
     "directResponse": ANY,
@@ -115,6 +127,19 @@ VIRTUAL_SERVICE: Tree = {
     "exportTo": ANY,
 }
 _SERVER_PORT: Tree = {"number": ANY, "protocol": ANY, "name": ANY, "targetPort": ANY}
+_CERTIFICATE: Tree = {
+    "serverCertificate": ANY,
+    "privateKey": ANY,
+    "caCertificates": ANY,
+}
+_SERVER_TLS: Tree = {
+    "httpsRedirect": ANY, "mode": ANY, "serverCertificate": ANY, "privateKey": ANY,
+    "caCertificates": ANY, "caCrl": ANY, "credentialName": ANY,
+    "credentialNames": ANY, "tlsCertificates": [_CERTIFICATE],
+    "subjectAltNames": ANY, "verifyCertificateSpki": ANY,
+    "verifyCertificateHash": ANY, "minProtocolVersion": ANY,
+    "maxProtocolVersion": ANY, "cipherSuites": ANY,
+}  # fmt: skip
 ISTIO_GATEWAY: Tree = {
     "selector": ANY,
     "servers": [
@@ -122,7 +147,7 @@ ISTIO_GATEWAY: Tree = {
             "port": _SERVER_PORT,
             "bind": ANY,
             "hosts": ANY,
-            "tls": ANY,  # server TLS settings: left unchecked
+            "tls": _SERVER_TLS,
             "name": ANY,
         }
     ],
@@ -183,6 +208,24 @@ ENVOY_FILTER: Tree = {
     "priority": ANY,
 }
 
+_TARGET: Tree = {"group": ANY, "kind": ANY, "name": ANY}
+_PROVIDERS = [{"name": ANY}]
+TELEMETRY: Tree = {
+    "selector": {"matchLabels": ANY},
+    "targetRef": _TARGET,
+    "targetRefs": [_TARGET],
+    "tracing": ANY,  # providers, sampling, tags: left unchecked
+    "metrics": ANY,  # providers, overrides: left unchecked
+    "accessLogging": [
+        {
+            "match": {"mode": ANY},
+            "providers": _PROVIDERS,
+            "disabled": ANY,
+            "filter": {"expression": ANY},
+        }
+    ],
+}
+
 SPECS: dict[tuple[str, str], Tree] = {
     ("networking.istio.io", "DestinationRule"): DESTINATION_RULE,
     ("networking.istio.io", "VirtualService"): VIRTUAL_SERVICE,
@@ -190,6 +233,7 @@ SPECS: dict[tuple[str, str], Tree] = {
     ("networking.istio.io", "ServiceEntry"): SERVICE_ENTRY,
     ("gateway.networking.k8s.io", "Gateway"): GATEWAY_API_GATEWAY,
     ("networking.istio.io", "EnvoyFilter"): ENVOY_FILTER,
+    ("telemetry.istio.io", "Telemetry"): TELEMETRY,
 }
 
 

@@ -3,6 +3,13 @@ in step with its `EndpointView`) and `forward`, which sends one HTTP request the
 way Envoy does: pick an endpoint, connect for real, retry connect failures on other
 hosts (Istio's default 2 retries), report every result to outlier detection.
 
+An east-west gateway endpoint (another network, `mesh.networks`) is a host like
+any other: the request goes to the pod that gateway's Envoy picks
+(`Router.through`, by its own locality and rule); the client's outlier detection
+counts the result against the gateway endpoint. The gateway proxies TCP: a pod it
+cannot connect to is a connect failure for the client (retried elsewhere). While
+every east-west gateway of that network has no ready replica, connecting fails.
+
 Ingress gateways use it (`gateway.py`); client proxies (sidecar, ztunnel,
 waypoint acting as the HTTP proxy of an exec'd curl) can use it the same way:
 build an `Upstream` per (proxy, host) from `ControlPlane.view(host, cluster)` and
@@ -110,10 +117,13 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     endpoint: str | None = None  # the pod that answered
     attempts: int = 0
+    upstream_host: str = ""  # `ip:port` of the pod that answered
+    flags: str = "-"  # Envoy's response flags: UH no healthy upstream, UF connect
 
 
 def is_cut_off(upstream: Upstream, endpoint: mesh.Endpoint) -> bool:
-    """Whether `endpoint` is on another network whose east-west gateway is down."""
+    """Whether `endpoint` (a pod, or an east-west gateway endpoint standing for
+    pods) is on another network whose east-west gateways are all down."""
     network = endpoint.network
     return network != upstream.proxy.network and network in upstream.cut_off
 
@@ -140,7 +150,9 @@ async def forward(
             await asyncio.sleep(fault.delay)
         aborts = fault.status is not None
         if aborts and upstream.rng.random() * 100 < fault.abort_percent:
-            return Reply(int(fault.status or 503), FAULT_ABORT.encode(), PLAIN)
+            return Reply(
+                int(fault.status or 503), FAULT_ABORT.encode(), PLAIN, flags="FI"
+            )
     timeout = route.timeout if route is not None else None
     if timeout is None:
         return await _attempts(upstream, session, method, path, headers, body)
@@ -156,7 +168,7 @@ async def forward(
             raise  # not the route's timeout (cannot happen: attempts catch theirs)
     if trying[0]:
         upstream.router.report(trying[0], 504, clock())
-    return Reply(504, ROUTE_TIMEOUT.encode(), PLAIN, trying[0] or None)
+    return Reply(504, ROUTE_TIMEOUT.encode(), PLAIN, trying[0] or None, flags="UT")
 
 
 async def _attempts(
@@ -177,17 +189,22 @@ async def _attempts(
         endpoint = router.pick(clock(), exclude=tuple(tried))
         if endpoint is None:
             break
-        host, port = snapshot.addresses.get(endpoint.name, ("127.0.0.1", 0))
         if trying is not None:
             trying[0] = endpoint.name
+        pod: mesh.Endpoint | None = endpoint
         try:
-            if not port:
-                raise aiohttp.ClientConnectionError(f"{endpoint.name} has no address")
-            network = endpoint.network
-            if network != upstream.proxy.network and network in upstream.cut_off:
+            if is_cut_off(upstream, endpoint):
                 raise aiohttp.ClientConnectionError(
-                    f"{network}: east-west gateway down"
+                    f"{endpoint.network}: east-west gateway down"
                 )
+            pod = router.through(endpoint, clock())
+            if pod is None:
+                raise aiohttp.ClientConnectionError(
+                    f"{endpoint.name}: the gateway has no endpoint to send to"
+                )
+            host, port = snapshot.addresses.get(pod.name, ("127.0.0.1", 0))
+            if not port:
+                raise aiohttp.ClientConnectionError(f"{pod.name} has no address")
             async with session.request(
                 method,
                 f"http://{host}:{port}{path}",
@@ -199,9 +216,14 @@ async def _attempts(
                 payload = await response.read()
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             log.debug("%s: %s connect failure: %s", upstream.host, endpoint.name, exc)
+            if endpoint.gateway and pod is not None:
+                router.report_through(endpoint, pod.name, None, clock())
             router.report(endpoint.name, None, clock())
             tried.append(endpoint.name)
             continue
+        assert pod is not None
+        if endpoint.gateway:
+            router.report_through(endpoint, pod.name, response.status, clock())
         router.report(endpoint.name, response.status, clock())
         reply_headers = {
             k: v
@@ -209,9 +231,16 @@ async def _attempts(
             if k.lower() not in HOP_BY_HOP and k.lower() not in ("server", "date")
         }
         reply_headers["server"] = "istio-envoy"
-        reply_headers["x-lab-endpoint"] = endpoint.name
+        reply_headers["x-lab-endpoint"] = pod.name
         return Reply(
-            response.status, payload, reply_headers, endpoint.name, attempt + 1
+            response.status,
+            payload,
+            reply_headers,
+            pod.name,
+            attempt + 1,
+            f"{host}:{port}",
         )
     text = CONNECT_FAILURE if tried else NO_HEALTHY_UPSTREAM
-    return Reply(503, text.encode(), PLAIN, None, len(tried))
+    return Reply(
+        503, text.encode(), PLAIN, None, len(tried), flags="URX,UF" if tried else "UH"
+    )

@@ -215,5 +215,6 @@ class EndpointIndex:
             labels=dict(meta.get("labels") or {}),
             node=node_name,
             ready=is_ready(pod) and address is not None,
+            mtls=kube.has_mtls(pod),
         )
         return endpoint, address or NO_ADDRESS

@@ -9,11 +9,14 @@ every view of the host one snapshot; a view keeps its pending snapshots in order
 and shows the newest that is due. Locality comes from the pod's node labels. The
 routing config (DestinationRule, traffic distribution, mesh default) is read from
 the proxy's own cluster; the DestinationRule is the one istiod's lookup finds for
-the proxy's namespace (`mesh.lookup.destination_rule`). `recorder`, when set, is
+the proxy's namespace (`mesh.lookup.destination_rule`). East-west gateways
+(`network_gateways`) come with every config: proxies reach other networks through
+them (`mesh.networks`); a change to one pushes every host. `recorder`, when set, is
 told of every snapshot a view will show (see `groundtruth`).
 """
 
 import asyncio
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -30,7 +33,7 @@ from chaosext.lab.endpointindex import (
     service_hosts,
 )
 from chaosext.lab.store import Event, Store
-from chaosext.mesh import lookup, names
+from chaosext.mesh import kube, lookup, names
 
 __all__ = [
     "GLOBAL_SCOPE_LABEL",
@@ -113,6 +116,18 @@ class EndpointView:
         return self._current
 
 
+def _moves_a_gateway(event: Event) -> bool:
+    """A change to an east-west gateway (its Service, or one of its pods): every
+    proxy's config may change (`mesh.NetworkGateway`)."""
+    if event.kind.key == kinds.SERVICE.key:
+        return any(
+            names.NETWORK in kube.labels(obj)
+            for obj in (event.object, event.old)
+            if obj is not None
+        )
+    return event.kind.key == kinds.POD.key and kube.is_gateway(event.object)
+
+
 class ControlPlane:
     """Watches every cluster's store and feeds the proxies' endpoint views."""
 
@@ -152,6 +167,9 @@ class ControlPlane:
                 self._all_config = True
                 self._schedule()
             else:
+                if _moves_a_gateway(event):
+                    self._all_config = True
+                    self._schedule()
                 self.index.on_event(cluster, event)
 
         return on_event
@@ -264,14 +282,41 @@ class ControlPlane:
         for `host`."""
         serving = self.index.serving(host)
         owner = serving.get(proxy_cluster) or next(iter(serving.values()), None)
+        service_namespace = owner[0] if owner else ""
         return mesh.ServiceConfig(
             host=host,
             destination_rule=self._destination_rule(
-                host, proxy_cluster, proxy_namespace, owner[0] if owner else ""
+                host, proxy_cluster, proxy_namespace, service_namespace
             ),
             traffic_distribution=self._distribution(host, proxy_cluster),
             mesh_locality_lb=self.mesh_locality_lb,
+            network_gateways=tuple(
+                dataclasses.replace(
+                    gw,
+                    destination_rule=self._destination_rule(
+                        host, gw.cluster, gw.proxy.namespace, service_namespace
+                    ),
+                )
+                for gw in self.network_gateways()
+            ),
         )
+
+    def network_gateways(self) -> list[mesh.NetworkGateway]:
+        """The east-west gateways of every cluster (`mesh.kube.network_gateways`:
+        Services labelled with a network that have a load-balancer address)."""
+        out: list[mesh.NetworkGateway] = []
+        for cluster, store in self.stores.items():
+            for service in store.objects(kinds.SERVICE):
+                if not kube.gateway_addresses(service):
+                    continue
+                namespace = service["metadata"]["namespace"]
+                nodes = {
+                    n["metadata"]["name"]: n["metadata"].get("labels") or {}
+                    for n in store.objects(kinds.NODE)
+                }
+                pods = store.objects(kinds.POD, namespace)
+                out += kube.network_gateways(cluster, service, pods, nodes)
+        return out
 
     def _destination_rule(
         self, host: str, cluster: str, proxy_namespace: str, service_namespace: str

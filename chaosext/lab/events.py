@@ -3,7 +3,9 @@ APIs that serve them (core/v1 `Event` and `events.k8s.io/v1` `Event`).
 
 Both APIs read and write the same stored objects (core/v1 shape), as the real API
 server does; `to_events_v1` and `from_events_v1` convert between the shapes with
-the field mapping of Kubernetes' `pkg/apis/events/v1/conversion.go`.
+the field mapping of Kubernetes' `pkg/apis/events/v1/conversion.go`. Repeated
+events are counted into one Event and similar ones combined, as client-go's event
+recorder does (`record`).
 """
 
 import time
@@ -15,6 +17,12 @@ from chaosext.lab.store import Obj, Store, timestamp
 
 KEEP = 5000
 """Events kept per cluster; the oldest go first (a real server expires them in 1 h)."""
+AGGREGATE_AFTER = 10
+AGGREGATE_WINDOW = 600.0
+"""client-go's EventAggregator defaults: 10 similar events within 10 minutes."""
+COMBINED = "(combined from similar events): "
+CACHE_SIZE = 4096
+"""client-go's LRU cache size (`maxLruCacheEntries`)."""
 
 # core/v1 field -> events.k8s.io/v1 field
 _RENAMED = {
@@ -66,11 +74,34 @@ def record(
     host: str = "",
     field_path: str = "",
 ) -> None:
-    """Store one Event about `obj`, as a component's event recorder does."""
+    """Store one Event about `obj`, as a component's event recorder does.
+
+    Like client-go's EventCorrelator (`tools/record/events_cache.go`): a repeat of
+    an event (same source, object, type, reason and message) is not stored again:
+    the Event it repeats gets `count` + 1 and a new `lastTimestamp`. Once an
+    object has had `AGGREGATE_AFTER` different messages for one reason within
+    `AGGREGATE_WINDOW` seconds, further ones go into one Event whose message is
+    `(combined from similar events): <latest message>`, counted the same way.
+    """
     involved = reference(obj, kind)
     if field_path:
         involved["fieldPath"] = field_path
+    kind_of = "Warning" if warning else "Normal"
+    similar = (
+        component,
+        host,
+        *(involved.get(k, "") for k in ("kind", "namespace", "name", "uid")),
+        involved.get("fieldPath", ""),
+        kind_of,
+        reason,
+    )
+    key = (*similar, message)
+    if _similar_seen(store, similar, message) >= AGGREGATE_AFTER:
+        message = COMBINED + message
+        key = similar
     now = timestamp()
+    if _count_repeat(store, key, message, now):
+        return
     source = {"component": component} | ({"host": host} if host else {})
     event = {
         "metadata": {
@@ -80,7 +111,7 @@ def record(
         "involvedObject": involved,
         "reason": reason,
         "message": message,
-        "type": "Warning" if warning else "Normal",
+        "type": kind_of,
         "source": source,
         "firstTimestamp": now,
         "lastTimestamp": now,
@@ -89,8 +120,49 @@ def record(
         "reportingComponent": component,
         "reportingInstance": host or f"{component}-{store.cluster}",
     }
-    store.create(kinds.EVENT, event)
+    created = store.create(kinds.EVENT, event)
+    _remember(
+        store,
+        ("same", key),
+        (created["metadata"]["namespace"], created["metadata"]["name"]),
+    )
     _trim(store)
+
+
+def _remember(store: Store, key: tuple[Any, ...], value: Any) -> None:
+    cache = store.event_cache
+    cache.pop(key, None)
+    cache[key] = value  # newest last: the oldest go first past the cache size
+    while len(cache) > CACHE_SIZE:
+        del cache[next(iter(cache))]
+
+
+def _similar_seen(store: Store, similar: tuple[Any, ...], message: str) -> int:
+    """How many different messages `similar` events had in the current window."""
+    now = time.monotonic()
+    seen = store.event_cache.get(("similar", similar))
+    if seen is None or now - seen[0] > AGGREGATE_WINDOW:
+        seen = (now, set())
+    messages: set[str] = seen[1]
+    messages.add(message)
+    _remember(store, ("similar", similar), (now, messages))
+    return len(messages)
+
+
+def _count_repeat(store: Store, key: tuple[Any, ...], message: str, now: str) -> bool:
+    """Count a repeat into the Event it repeats, if that Event is still stored."""
+    where = store.event_cache.get(("same", key))
+    if where is None or store.peek(kinds.EVENT, *where) is None:
+        return False
+
+    def repeat(event: Obj) -> None:
+        event["count"] = int(event.get("count") or 1) + 1
+        event["lastTimestamp"] = now
+        event["message"] = message
+
+    store.mutate(kinds.EVENT, where[0], where[1], repeat)
+    _remember(store, ("same", key), where)
+    return True
 
 
 def _name(store: Store, name: str, involved: dict[str, Any]) -> str:

@@ -15,7 +15,9 @@ push is made, so `at` may lie up to `propagation` s after the line is written):
      "shares": {"cluster": {"cluster-a": 0.5, ...}, "region": {...}, "zone": {...}}}
 `shares` are the fractions of requests the mesh model sends each cluster, region
 and zone from that endpoint set before any outlier ejection (`{}`: every request
-fails). A client proxy's view is made on its first request to a host.
+fails); a pod on another network reached through an east-west gateway counts with
+the share that gateway's own choice gives it (`mesh.predict`). A client proxy's
+view is made on its first request to a host.
 
 `pod`: a serving pod stops or starts answering requests successfully at `at`
 (the API write that deleted it, made its server refuse, or set a 5xx fault; the

@@ -138,6 +138,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("gateway.networking.k8s.io", ("v1",), "Gateway", "gateways", True, ("gtw",),
          crd=True),
     Kind(ISTIO, ("v1alpha3",), "EnvoyFilter", "envoyfilters", True, crd=True),
+    Kind("telemetry.istio.io", ("v1", "v1alpha1"), "Telemetry", "telemetries", True,
+         ("telemetry",), crd=True),
 )  # fmt: skip
 
 # Groups that exist only for a subresource (Eviction, Scale) are not listed in

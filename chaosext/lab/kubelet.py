@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from chaosext.lab import events, kinds, podlogs, rest
+from chaosext.lab.accesslog import ProxyLog
 from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION, ROLE_ANNOTATION
 from chaosext.lab.pacing import Pacer
 from chaosext.lab.podserver import NO_FAULT, Fault, PodServer, parse_fault
@@ -75,6 +76,9 @@ class Kubelet:
         self.store = store
         self.timing = timing
         self.servers: dict[PodKey, PodServer] = {}
+        self.proxy_logs: dict[PodKey, ProxyLog] = {}
+        """Access logs of the proxy pods (waypoints) this kubelet runs
+        (`accesslog`); `kubectl logs` shows them."""
         self._uids: dict[PodKey, str] = {}
         self._terminating: set[PodKey] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -98,12 +102,21 @@ class Kubelet:
 
     async def logs(self, request: web.Request, call: rest.Call) -> web.StreamResponse:
         """`pods/{name}/log` (see `podlogs`)."""
-        return await podlogs.serve(
-            request, call, self.store, self.servers.get, self.closing
-        )
+        return await podlogs.serve(request, call, self.store, self.log_of, self.closing)
+
+    def log_of(self, key: PodKey) -> podlogs.HasLog | None:
+        """The log `kubectl logs` shows for a pod: its server's, or its proxy's."""
+        return self.servers.get(key) or self.proxy_logs.get(key)
+
+    def proxy_log(self, key: PodKey) -> ProxyLog:
+        """The access log of proxy pod `key` (made on first use)."""
+        return self.proxy_logs.setdefault(key, ProxyLog())
 
     def _on_event(self, event: Event) -> None:
         if event.kind is kinds.POD:
+            if event.type == "DELETED":
+                meta = event.object["metadata"]
+                self.proxy_logs.pop((meta["namespace"], meta["name"]), None)
             self._wake.set()
 
     def _record(self, pod: Obj, reason: str, message: str) -> None:

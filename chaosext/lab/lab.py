@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaosext import mesh
-from chaosext.lab import admission, kinds, objects
+from chaosext.lab import admission, kinds, meshcontrol, objects
 from chaosext.lab.apiserver import ApiServer
 from chaosext.lab.authz import Authorizer
 from chaosext.lab.clientproxy import WaypointRef
@@ -78,11 +78,16 @@ def seed_cluster(store: Store, topology: Topology, cluster: Cluster) -> None:
     """Every object `topology` declares for `cluster`, created in `store`: its
     namespaces, nodes, workloads, gateways' and clients' Deployments, then the
     `resources:` meant for it (deep copies). A Namespace in `resources:` that
-    `namespaces:` already made adds its labels and annotations to it. The one way a
+    `namespaces:` already made adds its labels and annotations to it. A cluster
+    with `eastwest:` gets its east-west gateway (`meshcontrol.eastwest_objects`,
+    its Service with a load-balancer address). The one way a
     cluster is seeded: the running lab and `World.from_topology` (explain) both
     call it."""
     for _, obj in objects.for_cluster(topology, cluster):
         seed(store, obj)
+    if cluster.eastwest is not None:
+        for obj in meshcontrol.eastwest_objects(cluster, cluster.eastwest):
+            seed(store, obj)
     for resources in topology.resources:
         if cluster.name not in resources.clusters:
             continue

@@ -11,10 +11,11 @@ when configuration changes, so a guide runs as one session on one topology.
   ServiceEntry `autogen.<ns>.<svc>` for `<svc>.<ns>.mesh.internal` in istio-system of
   every cluster; it goes when no cluster labels the Service any more.
 - A topology cluster with `eastwest: <zone>` has `istio-eastwestgateway` (Deployment
-  and LoadBalancer Service in istio-system) labelled with its network, region and
-  that zone: the locality istiod gives the remote endpoints behind it. The lab does
-  not (yet) send cross-network sidecar traffic through it: remote endpoints are
-  reached directly, with their own localities.
+  and LoadBalancer Service in istio-system, seeded with the cluster:
+  `lab.seed_cluster`) labelled with its network, region and that zone. Its Service
+  makes it a network gateway: sidecars, ingress gateways and waypoints on other
+  networks reach this network's pods through it (`mesh.networks`; the gateway's
+  own Envoy, in that zone, picks the pod).
 - Routing changes from Services, Namespaces and DestinationRules are the control
   plane's (`endpoints`): pushed after the propagation delay.
 
@@ -124,6 +125,7 @@ def eastwest_objects(cluster: Cluster, zone: str) -> list[Obj]:
                 for n, p in ports
             ],
         },
+        "status": objects.load_balancer_status(),
     }
     return [deployment, service]
 
@@ -305,20 +307,6 @@ def attach(lab: "Lab", waypoints: MutableMapping[WaypointKey, WaypointRef]) -> A
     """Start reacting (and react once to what the topology seeded)."""
     from chaosext.lab.lab import seed
 
-    for runtime in lab.clusters.values():
-        spec = runtime.spec
-        if spec.eastwest is None:
-            continue
-        for obj in eastwest_objects(spec, spec.eastwest):
-            created = seed(runtime.store, obj)
-            if created["kind"] == "Service":
-                runtime.store.mutate(
-                    kinds.SERVICE, ROOT_NAMESPACE, EASTWEST, _publish_load_balancer
-                )
     control = MeshControl(lab, waypoints, seed)
     control.reconcile()
     return control
-
-
-def _publish_load_balancer(obj: Obj) -> None:
-    obj["status"] = objects.load_balancer_status()

@@ -23,6 +23,7 @@ DEFINITIONS = "kubernetes-json-schema/v1.32.0-local/_definitions.json"
 CRD_PREFIX = {
     "networking.istio.io": "io.istio.networking",
     "gateway.networking.k8s.io": "io.k8s.networking.gateway",
+    "telemetry.istio.io": "io.istio.telemetry",
 }
 
 

@@ -8,20 +8,36 @@ stops) are honoured; `previous` answers as for a container that never restarted.
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from aiohttp import web
 
 from chaosext.lab import kinds, rest
 from chaosext.lab.errors import ApiError
-from chaosext.lab.podserver import PodServer
 from chaosext.lab.store import Obj, Store
 
 POLL = 0.1  # seconds between looks at a followed log
 
 
+class HasLog(Protocol):
+    """A pod's server, or a proxy pod's access log: what `kubectl logs` reads."""
+
+    @property
+    def log(self) -> deque[str]: ...
+
+
 def _stamp(line: str, fallback: str) -> str:
+    """A line's own time: a server's `YYYY/MM/DD HH:MM:SS` prefix, or an Envoy
+    access line's `[YYYY-MM-DDTHH:MM:SS.mmmZ]`."""
+    if line.startswith("[") and line[24:27] == "Z] ":
+        try:
+            when = datetime.strptime(line[1:24], "%Y-%m-%dT%H:%M:%S.%f")
+        except ValueError:
+            return fallback
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
     try:
         when = datetime.strptime(line[:19], "%Y/%m/%d %H:%M:%S")
     except ValueError:
@@ -51,7 +67,7 @@ async def serve(
     request: web.Request,
     call: rest.Call,
     store: Store,
-    server_of: Callable[[tuple[str, str]], PodServer | None],
+    server_of: Callable[[tuple[str, str]], HasLog | None],
     closing: asyncio.Event,
 ) -> web.StreamResponse:
     assert call.name is not None

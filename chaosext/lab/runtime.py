@@ -288,8 +288,9 @@ async def serve(
         ssl_context=tls.server_context(state_dir),
         ground_truth=state_dir / groundtruth.FILE,
     )
-    for cluster in lab.clusters.values():  # what each request did, for RBAC tests
-        cluster.api.request_log = authz.RequestLog(state_dir / authz.AUDIT_FILE)
+    requests = authz.RequestLog(state_dir / authz.AUDIT_FILE)  # one, shared:
+    for cluster in lab.clusters.values():  # it rotates (what each request did)
+        cluster.api.request_log = requests
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

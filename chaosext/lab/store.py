@@ -65,6 +65,9 @@ class Store:
         self._rv = 1000
         self._history: deque[Event] = deque(maxlen=HISTORY)
         self._listeners: list[Listener] = []
+        self.event_cache: dict[tuple[Any, ...], Any] = {}
+        """The event recorder's memory of this cluster's events (`events.record`:
+        which stored Event a repeat counts into, which similar ones it has seen)."""
 
     @property
     def resource_version(self) -> int:

@@ -195,6 +195,7 @@ class AccessRuleSpec(Strict):
 
 class MeshSpec(Strict):
     localityLbSetting: dict[str, Any] | None = None
+    accessLogFile: str | None = None  # meshConfig: "" or unset means off
 
 
 class TopologySpec(Strict):

@@ -8,6 +8,7 @@ own cluster, the Service's traffic distribution, the mesh default). So any numbe
 of what-ifs cost no API call after the read.
 """
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,12 +161,29 @@ class MeshState:
             service["metadata"]["namespace"]
         )
         found = self.destination_rule(host, proxy)
+        gateways = []
+        for gw in self.network_gateways():
+            at_gateway = self.destination_rule(host, gw.proxy)
+            spec = dict(at_gateway.spec) if at_gateway else None
+            gateways.append(dataclasses.replace(gw, destination_rule=spec))
         return mesh.ServiceConfig(
             host=host,
             destination_rule=dict(found.spec) if found else None,
             traffic_distribution=kube.traffic_distribution(service, namespace),
             mesh_locality_lb=self.cluster(proxy.cluster).mesh_locality_lb,
+            network_gateways=tuple(gateways),
         )
+
+    def network_gateways(self) -> list[mesh.NetworkGateway]:
+        """Every context's east-west gateways (`mesh.kube.network_gateways`)."""
+        out: list[mesh.NetworkGateway] = []
+        for context, objects in self.clusters.items():
+            for service in objects.services:
+                if kube.gateway_addresses(service):
+                    out += kube.network_gateways(
+                        context, service, objects.pods, objects.nodes
+                    )
+        return out
 
     # -- who runs where -------------------------------------------------------------
 

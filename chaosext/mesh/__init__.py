@@ -7,7 +7,8 @@ locality weights), `outlier` (outlier detection), `ztunnel`, `router` (`Router`)
 `names` (well-known labels, annotations and defaults), `lookup` (which
 DestinationRule applies: istiod's lookup), `kube` (how istiod reads Kubernetes
 objects), `whatif` (predictions with endpoints down or ejected, `split`,
-`as_json`), `lint` (single-rule lint checks).
+`as_json`), `lint` (single-rule lint checks), `networks` (split-horizon EDS:
+other networks through their east-west gateways).
 """
 
 from chaosext.mesh.cla import assignment
@@ -21,6 +22,7 @@ from chaosext.mesh.types import (
     Group,
     Locality,
     LocalitySetting,
+    NetworkGateway,
     Outlier,
     Proxy,
     ServiceConfig,
@@ -34,6 +36,7 @@ __all__ = [
     "Group",
     "Locality",
     "LocalitySetting",
+    "NetworkGateway",
     "Outlier",
     "Proxy",
     "Router",

@@ -1,15 +1,17 @@
 """`assignment()`: what istiod pushes to one proxy for one host.
 
 Gateways, sidecars and waypoints get Envoy semantics relative to their *own* locality
-and labels. For a waypoint this is istiod's inbound-VIP cluster built with the
-waypoint's locality ([I] `networking/core/cluster_waypoint.go:188-228`), so a DR's
-failoverPriority is evaluated against the waypoint pod, not the original client.
+and labels, after istiod's split-horizon EDS (`networks.split_horizon`: remote
+networks through their east-west gateways). For a waypoint this is istiod's
+inbound-VIP cluster built with the waypoint's locality
+([I] `networking/core/cluster_waypoint.go:188-228`), so a DR's failoverPriority
+is evaluated against the waypoint pod, not the original client.
 ztunnel is delegated to `ztunnel.assignment`.
 """
 
 from collections.abc import Sequence
 
-from chaosext.mesh import priorities, settings, ztunnel
+from chaosext.mesh import networks, priorities, settings, ztunnel
 from chaosext.mesh.types import (
     Assignment,
     Endpoint,
@@ -51,7 +53,23 @@ def _envoy_assignment(
     notes: list[str] = []
     unhealthy_ok = settings.supports_unhealthy_endpoints(service)
     sent = [e for e in endpoints if e.ready or unhealthy_ok]
-    dropped = tuple(e for e in endpoints if not (e.ready or unhealthy_ok))
+    sent, unreachable = networks.split_horizon(proxy, service, sent)
+    dropped = (
+        *(e for e in endpoints if not (e.ready or unhealthy_ok)),
+        *unreachable,
+    )
+    used = networks.gateways_used(sent)
+    if used:
+        notes.append(
+            "other networks through their east-west gateways: "
+            + ", ".join(used)
+            + " (one endpoint per gateway and remote locality)"
+        )
+    if unreachable:
+        notes.append(
+            "unreachable on another network (no mTLS, or no gateway for a "
+            "waypoint): " + ", ".join(sorted(e.name for e in unreachable))
+        )
     distribution = settings.traffic_distribution(service.traffic_distribution)
     if distribution == settings.PREFER_NETWORK and applied.force_failover:
         notes.append(
@@ -114,6 +132,17 @@ def _envoy_assignment(
             key=lambda g: (g.priority, str(g.locality)),
         )
     )
+    hops = {
+        name: assignment(
+            *networks.hop(service, endpoints, networks.gateway_named(service, name))
+        )
+        for name in networks.gateways_used([e for g in out for e in g.endpoints])
+    }
+    for name, hop in hops.items():
+        notes.append(
+            f"{name} picks the pod itself, at {hop.proxy.locality} "
+            f"(its setting: {hop.setting_source})"
+        )
     return Assignment(
         proxy=proxy,
         mode="envoy",
@@ -127,4 +156,5 @@ def _envoy_assignment(
         blackholed=tuple(sorted(blackholed, key=lambda e: e.name)),
         dropped=dropped,
         notes=tuple(notes),
+        hops=hops,
     )

@@ -53,10 +53,18 @@ def describe(assigned: Assignment, unhealthy: Collection[str] = ()) -> list[str]
             state = " unhealthy" if ep.name in unhealthy or not ep.ready else ""
             share = 100 * shares.get(ep.name, 0.0)
             lines.append(f"  {ep.name} [{ep.cluster}]{state}: {share:.1f}%")
+            if ep.gateway:
+                hop = shares_for(assigned.hops[ep.gateway])
+                lines += [
+                    f"    -> {pod.name}: {100 * hop.get(pod.name, 0.0):.1f}% "
+                    "of what the gateway gets"
+                    for pod in ep.behind
+                ]
     for ep in assigned.blackholed:
         lines.append(f"blackholed {ep.name} [{ep.cluster}] {ep.locality}: 0%")
     for ep in assigned.dropped:
-        lines.append(f"not sent (not ready) {ep.name} [{ep.cluster}]")
+        why = "not ready" if not ep.ready else "unreachable on its network"
+        lines.append(f"not sent ({why}) {ep.name} [{ep.cluster}]")
     if not shares:
         lines.append("every request fails: no healthy upstream (503)")
     return lines

@@ -12,11 +12,11 @@ Sources: [I] istio/istio 1.30 `pilot/pkg/serviceregistry/kube/controller`
 Service label, else Namespace label; `none` opts out).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chaosext.mesh import names
-from chaosext.mesh.types import Endpoint, Locality
+from chaosext.mesh.types import Endpoint, Locality, NetworkGateway, Proxy
 
 Obj = Mapping[str, Any]
 
@@ -132,7 +132,78 @@ def endpoint(
         labels=dict(labels(pod)),
         node=str((pod.get("spec") or {}).get("nodeName") or ""),
         ready=is_ready(pod) if ready is None else ready,
+        mtls=has_mtls(pod),
     )
+
+
+def has_mtls(pod: Obj) -> bool:
+    """Whether istiod sends Istio mTLS to the pod: its `security.istio.io/tlsMode`
+    label is `istio`. The lab's and the model's pods are in the mesh, so a pod
+    without the label counts as `istio` here; label it `disabled` to say otherwise.
+    """
+    return labels(pod).get(names.TLS_MODE, names.TLS_MODE_ISTIO) == (
+        names.TLS_MODE_ISTIO
+    )
+
+
+HBONE_PORT = 15008
+"""A network gateway Service with this port takes HBONE (ambient, waypoints)."""
+
+
+def gateway_addresses(service: Obj) -> list[str]:
+    """A network gateway Service's addresses: its load-balancer ingress IPs (or
+    host names) when it is labelled `topology.istio.io/network` (istiod's registry
+    gateways); [] otherwise."""
+    if not labels(service).get(names.NETWORK):
+        return []
+    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get(
+        "ingress"
+    ) or []
+    return [
+        str(i.get("ip") or i.get("hostname"))
+        for i in ingress
+        if i.get("ip") or i.get("hostname")
+    ]
+
+
+def network_gateways(
+    cluster: str,
+    service: Obj,
+    pods: Iterable[Obj],
+    node_labels: Mapping[str, Mapping[str, str]],
+) -> list[NetworkGateway]:
+    """The east-west gateways a Service gives (one per address), each with the
+    Envoy of its first live pod (by name; the Service's own region and zone labels
+    when it has none) as the proxy that chooses the remote endpoint."""
+    addresses = gateway_addresses(service)
+    if not addresses:
+        return []
+    meta = service["metadata"]
+    network = labels(service)[names.NETWORK]
+    mine = sorted(
+        (p for p in pods if is_live(p) and selects(service, p)),
+        key=lambda p: p["metadata"]["name"],
+    )
+    if mine:
+        pod = mine[0]
+        node = str(pod["spec"].get("nodeName") or "")
+        where = locality_of(node_labels.get(node, {}))
+        name, pod_labels = pod["metadata"]["name"], dict(labels(pod))
+    else:
+        node, where = "", locality_of(labels(service))
+        name, pod_labels = meta["name"], dict(labels(service))
+    proxy = Proxy(
+        "gateway", name, cluster, network, where, pod_labels, node, meta["namespace"]
+    )
+    base = f"{cluster}/{meta['namespace']}/{meta['name']}"
+    ports = (service.get("spec") or {}).get("ports") or []
+    hbone = any(int(p.get("port") or 0) == HBONE_PORT for p in ports)
+    return [
+        NetworkGateway(
+            network, cluster, base if i == 0 else f"{base}#{i}", proxy, None, hbone
+        )
+        for i in range(len(addresses))
+    ]
 
 
 def traffic_distribution(service: Obj, namespace: Obj | None) -> str | None:

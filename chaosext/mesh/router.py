@@ -5,7 +5,7 @@
 import random
 from collections.abc import Collection, Sequence
 
-from chaosext.mesh import envoy, ztunnel
+from chaosext.mesh import envoy, networks, ztunnel
 from chaosext.mesh.cla import assignment
 from chaosext.mesh.outlier import OutlierDetector
 from chaosext.mesh.types import Assignment, Endpoint, Outlier, Proxy, ServiceConfig
@@ -31,6 +31,11 @@ class Router:
     (outlier settings, panic threshold, locality-weighted LB) makes a new cluster, so
     outlier state starts over, as with a CDS update. ztunnel: the best-ranked set,
     weighted random per connection; no outlier detection and no retries (`retries` 0).
+    East-west gateway endpoints (other networks, `networks.split_horizon`) are
+    hosts like any other here: their outlier state is the client's, so one
+    ejection takes every pod behind that gateway endpoint out at once. Which pod a
+    gateway sends to is its own Envoy's choice: `through` (one Router per gateway,
+    kept with this one; a real gateway shares that state among all its clients).
     Not thread-safe: callers sharing one Router across threads must hold a lock.
     """
 
@@ -46,6 +51,7 @@ class Router:
         self._assignment = assignment(proxy, service, ())
         self._detector = self._new_detector(self._assignment)
         self._plan: envoy.Plan | None = None
+        self._hops: dict[str, Router] = {}
 
     @property
     def assignment(self) -> Assignment:
@@ -79,6 +85,34 @@ class Router:
         if self._detector is not None:
             self._detector.set_hosts(e.name for e in new.endpoints())
         self._plan = None
+        hops: dict[str, Router] = {}
+        for name in new.hops:
+            proxy, config, mine = networks.hop(
+                service, endpoints, networks.gateway_named(service, name)
+            )
+            hop = self._hops.get(name)
+            if hop is None or hop.proxy != proxy:
+                hop = Router(proxy, config, self._rng)
+            hop.update(config, mine, now=now)
+            hops[name] = hop
+        self._hops = hops
+
+    def through(self, host: Endpoint, now: float) -> Endpoint | None:
+        """The pod an east-west gateway endpoint's gateway sends the next request
+        to (None: it has none to send to). Any other host is its own pod."""
+        if not host.gateway:
+            return host
+        hop = self._hops.get(host.gateway)
+        return hop.pick(now) if hop is not None else None
+
+    def report_through(
+        self, host: Endpoint, pod: str, status: int | None, now: float
+    ) -> None:
+        """What the gateway behind `host` saw of `pod`: it proxies TCP, so only
+        whether the connection opened (None: connect failure; else success)."""
+        hop = self._hops.get(host.gateway)
+        if hop is not None:
+            hop.report(pod, None if status is None else 200, now)
 
     def tick(self, now: float) -> None:
         """Advance time: runs every outlier interval tick that has elapsed."""

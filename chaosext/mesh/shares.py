@@ -33,6 +33,26 @@ def shares_for(
     return {name: share for name, share in shares.items() if share > 0}
 
 
+def pod_shares(
+    assigned: Assignment, unhealthy: Collection[str] = ()
+) -> dict[str, float]:
+    """Like `shares_for`, with each east-west gateway endpoint's share passed on to
+    the pods its gateway sends to (the gateway's own choice, `Assignment.hops`).
+    Shares sum below 1 when a gateway has nothing to send to (those requests fail).
+    """
+    hosts = shares_for(assigned, unhealthy)
+    by_name = {e.name: e for e in assigned.endpoints()}
+    out: dict[str, float] = {}
+    for name, share in hosts.items():
+        endpoint = by_name.get(name)
+        if endpoint is None or not endpoint.gateway:
+            out[name] = out.get(name, 0.0) + share
+            continue
+        for pod, inner in shares_for(assigned.hops[endpoint.gateway]).items():
+            out[pod] = out.get(pod, 0.0) + share * inner
+    return {name: share for name, share in out.items() if share > 0}
+
+
 def predict(
     proxy: Proxy,
     service: ServiceConfig,
@@ -46,6 +66,7 @@ def predict(
     no endpoints). `unhealthy` are hosts ejected by outlier detection (Envoy); endpoints
     with `ready=False` count as unhealthy when sent. For ztunnel `unhealthy` is ignored:
     it has no outlier detection, so a broken endpoint keeps its share until it leaves
-    the endpoint list.
+    the endpoint list. Pods on other networks reached through an east-west gateway
+    get the gateway endpoint's share as that gateway splits it (`pod_shares`).
     """
-    return shares_for(assignment(proxy, service, endpoints), unhealthy)
+    return pod_shares(assignment(proxy, service, endpoints), unhealthy)

@@ -77,7 +77,12 @@ def augmented_labels(
 class Endpoint:
     """One backend pod as the mesh knows it.
 
-    `weight` below 1 counts as 1 (Istio's `GetLoadBalancingWeight`). `ready=False`
+    `weight` below 1 counts as 1 (Istio's `GetLoadBalancingWeight`). `mtls` is
+    False for a pod istiod would not send Istio mTLS to (its
+    `security.istio.io/tlsMode` label is not `istio`): such a pod on another network
+    is unreachable through an east-west gateway. `gateway` and `behind` are set
+    only on the endpoints `networks.split_horizon` makes: an east-west gateway
+    (`NetworkGateway.name`) standing for the remote pods `behind`. `ready=False`
     marks a pod that is not Ready: istiod drops it from EDS unless the Service sets a
     traffic distribution, in which case Envoy gets it as an unhealthy host (it counts
     in the health maths and never receives traffic outside panic). ztunnel never gets
@@ -92,6 +97,9 @@ class Endpoint:
     weight: int = 1
     node: str = ""
     ready: bool = True
+    mtls: bool = True
+    gateway: str = ""
+    behind: tuple["Endpoint", ...] = field(default=(), hash=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", _frozen(self.labels))
@@ -102,10 +110,39 @@ class Endpoint:
         return max(1, int(self.weight))
 
     def mesh_labels(self) -> dict[str, str]:
-        """Pod labels plus topology labels, as failoverPriority matches them."""
+        """Pod labels plus topology labels, as failoverPriority matches them.
+
+        An east-west gateway endpoint (`gateway` set) carries only its cluster and
+        network (`AugmentLabels(nil, gw.Cluster, "", "", gw.Network)`,
+        [I] `pilot/pkg/xds/endpoints/ep_filters.go`): no region, zone or node.
+        """
+        if self.gateway:
+            return augmented_labels({}, Locality(), self.cluster, self.network, "")
         return augmented_labels(
             self.labels, self.locality, self.cluster, self.network, self.node
         )
+
+
+@dataclass(frozen=True)
+class NetworkGateway:
+    """An east-west gateway: how proxies of other networks reach `network`.
+
+    istiod's registry gateway (a Service labelled `topology.istio.io/network` with a
+    load-balancer address, [I] `pilot/pkg/model/network.go`), in `cluster`. `proxy`
+    is its Envoy where it runs (its pod's locality); `destination_rule` the
+    DestinationRule spec istiod's lookup gives that Envoy for the host (None: none).
+    The gateway routes each connection (by SNI) to an endpoint of its own network
+    only (`ISTIO_META_REQUESTED_NETWORK_VIEW`), as that Envoy's own load balancer
+    chooses.
+    """
+
+    network: str
+    cluster: str
+    name: str
+    proxy: "Proxy"
+    destination_rule: Mapping[str, Any] | None = field(default=None, hash=False)
+    hbone: bool = True
+    """It takes HBONE (its Service has port 15008): waypoints use only these."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +197,9 @@ class ServiceConfig:
     its `networking.istio.io/traffic-distribution` annotation (`PreferClose`,
     `PreferSameZone`, `PreferSameNode`; `PreferNetwork` is a vendor value, see
     `settings.traffic_distribution`). `mesh_locality_lb` is the mesh-wide
-    `localityLbSetting` (Istio default `{enabled: true}`).
+    `localityLbSetting` (Istio default `{enabled: true}`). `network_gateways` are
+    the mesh's east-west gateways (none: every endpoint is reached directly, as
+    istiod does when multi-network is not configured).
     """
 
     host: str
@@ -169,6 +208,7 @@ class ServiceConfig:
     mesh_locality_lb: Mapping[str, Any] = field(
         default_factory=_mesh_default, hash=False
     )
+    network_gateways: tuple[NetworkGateway, ...] = field(default=(), hash=False)
 
 
 @dataclass(frozen=True)
@@ -233,8 +273,12 @@ class Assignment:
     `groups` is istiod's ClusterLoadAssignment after priorities and weights;
     `blackholed` are endpoints in localities that a matching `distribute` lists in no
     `to` (they get no traffic, ever); `dropped` are not-ready endpoints istiod does not
-    send. For ztunnel, groups are ranked sets: priority 0 is the best-ranked set, the
-    only one that receives connections (no spill).
+    send, and remote-network pods it cannot send through an east-west gateway (no
+    mTLS; for a waypoint, no gateway). With east-west gateways, the groups hold one
+    gateway endpoint per gateway and remote locality (`networks.split_horizon`) in
+    place of the remote pods, and `hops` says how each gateway chooses. For ztunnel,
+    groups are ranked sets: priority 0 is the best-ranked set, the only one that
+    receives connections (no spill).
     """
 
     proxy: Proxy
@@ -250,6 +294,11 @@ class Assignment:
     dropped: tuple[Endpoint, ...] = ()
     routing_preference: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    hops: Mapping[str, "Assignment"] = field(
+        default_factory=dict, hash=False, compare=False
+    )
+    """East-west gateway name -> what that gateway's Envoy chooses from (its own
+    assignment over its network's endpoints), for every gateway endpoint here."""
 
     def endpoints(self) -> tuple[Endpoint, ...]:
         """Every endpoint the proxy knows as a host, in priority order."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaosext.mesh.cla import assignment
-from chaosext.mesh.shares import shares_for
+from chaosext.mesh.shares import pod_shares
 from chaosext.mesh.types import Assignment, Endpoint, Proxy, ServiceConfig
 
 SELECTOR_KEYS = ("cluster", "region", "zone")
@@ -165,14 +165,24 @@ def split(
 ) -> Prediction:
     """Every endpoint of `config.host` with its priority and share, seen from
     `proxy`, with `down` endpoints removed (scaled away, deleted) and `eject`
-    endpoints ejected by outlier detection (Envoy only)."""
+    endpoints ejected by outlier detection (Envoy only). A pod on another network
+    reached through an east-west gateway is ejected with its gateway endpoint
+    (every pod behind it), and gets that endpoint's priority."""
     down, eject = list(down), list(eject)
     check_selectors([*down, *eject], endpoints, config.host)
     kept = [e for e in endpoints if not any(s.matches(e) for s in down)]
-    ejected = {e.name for e in kept if any(s.matches(e) for s in eject)}
     assigned = assignment(proxy, config, kept)
-    shares = shares_for(assigned, ejected)
-    priority = {e.name: g.priority for g in assigned.groups for e in g.endpoints}
+    ejected = {
+        e.name
+        for e in assigned.endpoints()
+        if any(s.matches(pod) for s in eject for pod in (e, *e.behind))
+    }
+    shares = pod_shares(assigned, ejected)
+    priority: dict[str, int] = {}
+    for group in assigned.groups:
+        for e in group.endpoints:
+            for pod in (e, *e.behind):
+                priority[pod.name] = min(priority.get(pod.name, 99), group.priority)
     rows = sorted(
         (
             Row(

@@ -6,8 +6,9 @@ the guide states asserted.
 
 The lab starts where step 2's two `kubectl apply -f https://...` leave a cluster
 (the apps deployed; they need the internet, so the topology stands for them): the
-namespace and Service are not labelled yet. Not run: the waypoint's access log
-lines (step 6: the lab's waypoint writes none).
+namespace and Service are not labelled yet. Step 6's waypoint logs carry Envoy
+access lines: the topology turns access logging on (`mesh: accessLogFile`), as the
+guide's example output shows the vendor mesh does.
 """
 
 import subprocess
@@ -293,6 +294,14 @@ done"""
         "--replicas=0"
     )
     wait_for(lambda: only(s.answers(), cluster2), 20, "step 6: failover by the rule")
+    # The waypoint's logs show the requests it sent to cluster 2 (Envoy format).
+    logs = s.sh(
+        "kubectl --context=${context1} logs -n httpbin deploy/httpbin-waypoint "
+        "| tail -20"
+    )
+    last = logs.strip().splitlines()[-1]
+    assert '"GET /hostname HTTP/1.1" 200 - via_upstream' in last, logs
+    assert "inbound-vip|8000|http|in-ambient.httpbin.mesh.internal" in last, logs
     s.sh(
         "kubectl --context=${context1} scale deployment in-ambient -n httpbin "
         "--replicas=2"

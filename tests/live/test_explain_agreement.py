@@ -33,6 +33,24 @@ def with_sidecar_client(tmp: Path) -> Path:
     return path
 
 
+def with_eastwest_sidecars(tmp: Path) -> Path:
+    """guide-001's waypoint state with its east-west gateways and a sidecar client
+    per cluster: sidecars and waypoints reach the other network through them."""
+    data = topology_dict("guide-001-waypoint")
+    for cluster, zone in zip(
+        data["clusters"], ("us-east-1a", "us-west-2a"), strict=True
+    ):
+        cluster["eastwest"] = zone
+    data["clients"] = [
+        {"name": "sleep", "namespace": "httpbin", "cluster": c, "zone": z,
+         "proxy": "sidecar"}
+        for c, z in (("cluster1", "us-east-1b"), ("cluster2", "us-west-2b"))
+    ]  # fmt: skip
+    path = tmp / "eastwest-sidecars.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
 def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, Any]:
     code = cli.main(argv)
     out, err = capsys.readouterr()
@@ -71,7 +89,9 @@ def downs(world: World) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", [*topology.shipped(), "sidecar-clients"])
+@pytest.mark.parametrize(
+    "name", [*topology.shipped(), "sidecar-clients", "eastwest-sidecars"]
+)
 def test_mesh_explain_agrees_with_lab_explain(
     name: str,
     start_lab_from: StartLab,
@@ -81,6 +101,8 @@ def test_mesh_explain_agrees_with_lab_explain(
     """Same shares and priorities per zone, for every chooser and `--down`."""
     if name == "sidecar-clients":
         name = str(with_sidecar_client(tmp_path))
+    elif name == "eastwest-sidecars":
+        name = str(with_eastwest_sidecars(tmp_path))
     world = World.from_topology(topology.load(name))
     info = start_lab_from(name)
     compared = 0

@@ -184,3 +184,69 @@ def test_label_selector():
     assert not selector.matches(Endpoint("p", "c", "n", Locality(), {"version": "v1"}))
     with pytest.raises(whatif.PredictionError, match="label:KEY=VALUE"):
         whatif.Selector.parse("label:version")
+
+
+def eastwest_service(ingress: list[dict[str, str]], **labels: str) -> dict[str, Any]:
+    """An east-west gateway Service (istio-system), labelled with its network."""
+    return {
+        "metadata": {
+            "name": "istio-eastwestgateway",
+            "namespace": "istio-system",
+            "labels": {"topology.istio.io/network": "net-2", **labels},
+        },
+        "spec": {"selector": {"istio": "eastwestgateway"}},
+        "status": {"loadBalancer": {"ingress": ingress}},
+    }
+
+
+def test_a_network_labelled_service_without_an_address_is_no_gateway() -> None:
+    """istiod's registry gateways need a load-balancer address."""
+    assert kube.network_gateways("c2", eastwest_service([]), [], {}) == []
+
+
+def test_one_gateway_per_address_with_its_pod_as_the_choosing_proxy() -> None:
+    """Two addresses, two gateways; the Envoy stands on its pod's node."""
+    service = eastwest_service([{"ip": "10.0.0.1"}, {"hostname": "gw.example"}])
+    gw_pod = pod({"istio": "eastwestgateway"}, metadata={"name": "ew-1"})
+    gw_pod["metadata"]["namespace"] = "istio-system"
+    nodes = {"n1": {"topology.kubernetes.io/region": "r2",
+                    "topology.kubernetes.io/zone": "z2"}}  # fmt: skip
+    found = kube.network_gateways("c2", service, [gw_pod], nodes)
+    assert [g.name for g in found] == [
+        "c2/istio-system/istio-eastwestgateway",
+        "c2/istio-system/istio-eastwestgateway#1",
+    ]
+    assert {(g.network, g.cluster) for g in found} == {("net-2", "c2")}
+    assert found[0].proxy.name == "ew-1"
+    assert found[0].proxy.locality == Locality("r2", "z2")
+
+
+def test_a_gateway_without_pods_stands_where_its_service_says() -> None:
+    """No live pod: the Service's own region and zone labels place it."""
+    service = eastwest_service(
+        [{"ip": "10.0.0.1"}],
+        **{"topology.kubernetes.io/region": "r2", "topology.kubernetes.io/zone": "z1"},
+    )
+    (found,) = kube.network_gateways("c2", service, [], {})
+    assert found.proxy.locality == Locality("r2", "z1")
+
+
+@pytest.mark.parametrize(
+    ("labels", "mtls"),
+    [({}, True), ({"security.istio.io/tlsMode": "istio"}, True),
+     ({"security.istio.io/tlsMode": "disabled"}, False)],
+)  # fmt: skip
+def test_endpoint_mtls_follows_the_tls_mode_label(
+    labels: dict[str, str], mtls: bool
+) -> None:
+    """istiod sends Istio mTLS only to `security.istio.io/tlsMode: istio` pods
+    (unlabelled lab pods count as in the mesh)."""
+    assert kube.endpoint(pod(labels), {}, "c1", "n1").mtls is mtls
+
+
+def test_a_gateway_takes_hbone_when_its_service_has_port_15008() -> None:
+    """The HBONE port makes a gateway usable by waypoints (ambient)."""
+    service = eastwest_service([{"ip": "10.0.0.1"}])
+    assert not kube.network_gateways("c2", service, [], {})[0].hbone
+    service["spec"]["ports"] = [{"name": "tls-hbone", "port": 15008}]
+    assert kube.network_gateways("c2", service, [], {})[0].hbone
