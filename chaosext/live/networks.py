@@ -71,13 +71,16 @@ class Reach:
 
 
 def network_gateways(state: MeshState, network: str) -> list[Gateway]:
-    """Every Service labelled with `network` in any context read, with the number
-    of live, ready pods it selects there."""
+    """Every gateway Service of `network` in any context read (labelled with it and
+    given a load-balancer address: `kube.gateway_addresses`, the rule the lab and
+    the predictions use), with the number of live, ready pods it selects there."""
     found = []
     for context, objects in state.clusters.items():
         for service in objects.services:
             if kube.labels(service).get(names.NETWORK) != network:
                 continue
+            if not kube.gateway_addresses(service):
+                continue  # istiod has no address to send the network's traffic to
             meta = service["metadata"]
             ready = sum(
                 1
@@ -142,7 +145,8 @@ def reach(
         return result(
             False,
             f"{ends} are on network {network or '(none)'} and no Service is labelled"
-            f" {names.NETWORK}={network}: istiod knows no east-west gateway to it,"
+            f" {names.NETWORK}={network} with a load-balancer address: istiod knows"
+            " no east-west gateway to it,"
             f" so {where} cannot reach them",
         )
     if not up:
