@@ -11,11 +11,18 @@ of clusters. Streaming exec gets an ApiClient of its own as well, because
 The `kubernetes` package is imported on first use, not with this module: importing
 it loads every generated model (about a second), which `meshdrill --help` and
 commands that never talk to a cluster should not pay.
+
+A drill connects dozens of times (every probe, batch source and action). The
+kubeconfig is read once per version of the file (its path, inode, size and
+modification time): its context names and each context's client `Configuration`
+are kept, and every `connect()` gets a deep copy of that Configuration, so no two
+clients share one. A changed file is read again; a bad one is never kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -190,20 +197,35 @@ class Cluster:
                 api.close()
 
 
+_FileVersion = tuple[str, int, int, int]
+_contexts: dict[_FileVersion, list[str]] = {}
+_configurations: dict[tuple[_FileVersion, str], k8s.Configuration] = {}
+
+
+def _version(kubeconfig: Path) -> _FileVersion:
+    """What identifies one version of a kubeconfig file (OSError if unreadable)."""
+    st = kubeconfig.stat()
+    return (str(kubeconfig.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
     import urllib3
     from kubernetes import client as k8s
     from kubernetes.config import kube_config
 
-    configuration = type.__call__(k8s.Configuration)
-    kube_config.load_kube_config(
-        config_file=str(kubeconfig),
-        context=context,
-        client_configuration=configuration,
-        persist_config=False,
-    )
-    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0)
-    return k8s.ApiClient(configuration=configuration)
+    key = (_version(kubeconfig), context)
+    configuration = _configurations.get(key)
+    if configuration is None:
+        configuration = type.__call__(k8s.Configuration)
+        kube_config.load_kube_config(
+            config_file=str(kubeconfig),
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+        configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0)
+        _configurations[key] = configuration
+    return k8s.ApiClient(configuration=copy.deepcopy(configuration))
 
 
 def _kubeconfig_errors() -> tuple[type[BaseException], ...]:
@@ -243,6 +265,12 @@ def contexts_in(kubeconfig: Path) -> list[str]:
     errors = _kubeconfig_errors()
     reading: tuple[type[BaseException], ...] = (*errors, UnicodeDecodeError)
     try:
+        version = _version(kubeconfig)
+    except OSError as exc:
+        raise _kubeconfig_error(kubeconfig, exc) from exc
+    if version in _contexts:
+        return list(_contexts[version])
+    try:
         data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
     except reading as exc:
         raise _kubeconfig_error(kubeconfig, exc) from exc
@@ -253,9 +281,11 @@ def contexts_in(kubeconfig: Path) -> list[str]:
         )
     try:
         listed, _active = kube_config.list_kube_config_contexts(str(kubeconfig))
-        return [str(c["name"]) for c in listed]
+        names = [str(c["name"]) for c in listed]
     except errors as exc:
         raise _kubeconfig_error(kubeconfig, exc) from exc
+    _contexts[version] = names
+    return list(names)
 
 
 @contextlib.contextmanager
