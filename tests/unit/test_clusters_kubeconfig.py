@@ -1,10 +1,13 @@
-"""A kubeconfig is read once per version of the file, and every client is its own.
+"""A kubeconfig is read once per version of the file, and every client is its own;
+the client's parts a drill uses can be imported ahead of time.
 
 A drill connects dozens of times; `chaosext.clusters` keeps what it read from a
 kubeconfig until the file changes. These tests change the file under it.
 """
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,18 @@ def test_a_broken_kubeconfig_is_not_kept(tmp_path: Path) -> None:
     kubeconfig.unlink()
     with pytest.raises(clusters.ClusterError, match="cannot be read"):
         clusters.contexts_in(kubeconfig)
+
+
+def test_preload_imports_every_part_it_names() -> None:
+    """`preload` swallows an ImportError (the part fails where it is used): a
+    misspelt name would silently preload nothing. In a fresh interpreter, every
+    part named is imported."""
+    code = (
+        "import sys; from chaosext import clusters; clusters.preload();"
+        " missing = [m for m in clusters.PRELOADED if m not in sys.modules];"
+        " print(missing); sys.exit(1 if missing else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
