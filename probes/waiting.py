@@ -40,7 +40,8 @@ def wait_for_split(
     (probes.convergence); more than `max_error_rate` failed requests, or no answer
     from a pod of the workload, fail it too. The run's batches, pooled (and topped
     up to `max_samples` while inconclusive), then get the verdict of
-    `hostname_split`.
+    `hostname_split`; a first batch that began in the old regime is replaced by
+    one more batch when that one passes (docs/sampling.md).
 
     `transition_seconds` runs from the probe's start (right after the fault or the
     repair) to the first answer of the new regime, found among the timed answers
