@@ -51,7 +51,7 @@ def hostname_split(
     samples = arguments.integer("samples", samples, low=1)
     max_samples = arguments.integer("max_samples", max_samples, low=1)
     max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
-    src = source_from(source, configuration, secrets)
+    src = source_from(source, configuration, secrets, timed=False)
     resolver = resolver_for(workload, configuration, secrets)
     expected = predicted.expected_split(
         expected, source, workload, by, configuration, secrets
@@ -96,7 +96,7 @@ def traffic_all_in(
     confidence = arguments.real("confidence", confidence)
     max_leakage = arguments.real("max_leakage", max_leakage)
     max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
-    src = source_from(source, configuration, secrets)
+    src = source_from(source, configuration, secrets, timed=False)
     resolver = resolver_for(workload, configuration, secrets)
     with src:
         counted = measure.measure(src, resolver, by, samples)
