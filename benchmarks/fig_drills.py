@@ -6,7 +6,8 @@ tests/drills/drilling.py: a fresh HOME, lab and journal directory per run, the
 tier's shipped topology and timing), in round-robin order across tiers.
 
 - `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes:
-  its start (measured here, `runtime.start_lab` of the tier's topology), plus
+  its start (`runtime.start_lab` of the tier's topology, measured right before
+  each run, so that both see the same load), plus
   the union of (a) the time routing took to change in each wait of the run
   (from each wait's `started_at` for its `transition_seconds`: the method's
   `wait_for_split` probes and the waits inside actions, such as conformance's
@@ -86,6 +87,7 @@ class Run:
     records: list[dict[str, Any]] | None
     code: int
     log: str = field(repr=False, default="")
+    lab_start: float = 0.0  # the topology's lab start, measured just before
 
 
 def tiers() -> list[str]:
@@ -272,11 +274,12 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
     for how in DETECTION.values():
         repeats[how.tier] = 3 if quick else 7
     runs: dict[str, list[Run]] = {t: [] for t in names}
-    starts = {t: lab_start(topology_of(t)) for t in names}
     for r in range(max(repeats.values())):  # round robin: tiers interleaved
         for tier in names:
             if r < repeats[tier]:
+                start = lab_start(topology_of(tier))  # paired with its run
                 runs[tier].append(run_tier(tier))
+                runs[tier][-1].lab_start = start
     worst: tuple[float, str] | None = None
     for tier in names:
         done = [x for x in runs[tier] if x.code == 0]
@@ -284,14 +287,14 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
         if not done:
             yield f"drill_overhead_ratio_{tier}", f"n/a ({failed} runs failed)"
             continue
-        ratios = [x.wall / (starts[tier] + x.imposed) for x in done]
+        ratios = [x.wall / (x.lab_start + x.imposed) for x in done]
         note = f"; {failed} failed" if failed else ""
         pods = statistics.median(x.starting for x in done)
         yield (
             f"drill_overhead_ratio_{tier}",
             figure_text(ratios, "x")
             + f" (wall {statistics.median(x.wall for x in done):.1f} s,"
-            f" lab start {starts[tier]:.1f} s,"
+            f" lab start {statistics.median(x.lab_start for x in done):.1f} s,"
             f" lab waits {statistics.median(x.imposed for x in done):.1f} s"
             + (f" of which pods starting in actions {pods:.1f} s" if pods else "")
             + f"{note})",
