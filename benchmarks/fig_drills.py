@@ -6,11 +6,18 @@ tests/drills/drilling.py: a fresh HOME, lab and journal directory per run, the
 tier's shipped topology and timing), in round-robin order across tiers.
 
 - `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes:
-  its start (measured here, `runtime.start_lab` of the tier's topology) plus the
-  time routing took to change in each of the method's waits (their
-  `transition_seconds`). 1.0 would mean the drill costs nothing else: not chaos'
-  start, nor the steady-state samples, nor the streaks, nor the restore.
-  `drill_overhead_ratio` is the worst tier's median.
+  its start (`runtime.start_lab` of the tier's topology, measured right before
+  each run, so that both see the same load), plus
+  the union of (a) the time routing took to change in each wait of the run
+  (from each wait's `started_at` for its `transition_seconds`: the method's
+  `wait_for_split` probes and the waits inside actions, such as conformance's
+  per-locality failover and recovery) and (b) the time actions spent waiting for
+  pods the lab was still starting (a restore waiting for returning pods to be
+  Ready): from the lab's record, each pod's `since` (created) to `at`
+  (answering), clipped to the actions' spans. Overlaps count once. 1.0 would
+  mean the drill costs nothing else: not chaos' start, nor the steady-state
+  samples, nor the streaks, nor the restore's own work. `drill_overhead_ratio`
+  is the worst tier's median.
 - `failover_detection_error_ms` (region_outage, ingress sampling) and
   `failover_detection_error_exec_ms` (cluster_failover, exec sampling): the failover
   probe's measured transition (`started_at + transition_seconds`) minus the lab's
@@ -23,6 +30,7 @@ tier's shipped topology and timing), in round-robin order across tiers.
   includes the lab's propagation delay: it bounds the error from above).
 """
 
+import compileall
 import json
 import statistics
 import tempfile
@@ -72,11 +80,14 @@ DETECTION = {
 class Run:
     wall: float
     transitions: list[float]
+    starting: float  # seconds actions waited on pods the lab was starting
+    imposed: float  # transitions and pods starting in actions, overlaps once
     failover: dict[str, Any] | None
     fault_end: float | None
     records: list[dict[str, Any]] | None
     code: int
     log: str = field(repr=False, default="")
+    lab_start: float = 0.0  # the topology's lab start, measured just before
 
 
 def tiers() -> list[str]:
@@ -120,7 +131,82 @@ def run_tier(tier: str) -> Run:
             waits.append(float(output.get("transition_seconds") or 0.0))
             if failover is None:
                 failover, fault_end = output, last_action_end
-    return Run(wall, waits, failover, fault_end, records, drill.code, drill.log)
+    starting = pods_starting(drill.journal, records or [])
+    imposed = union([*transition_spans(drill.journal), *starting])
+    return Run(
+        wall,
+        waits,
+        union(starting),
+        imposed,
+        failover,
+        fault_end,
+        records,
+        drill.code,
+        drill.log,
+    )
+
+
+def transition_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
+    """(started_at, started_at + transition_seconds) of every wait in the run's
+    outputs: `wait_for_split` probes, and waits an action reports inside its own
+    output (conformance's per-locality failover and recovery)."""
+    spans: list[tuple[float, float]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            took, since = value.get("transition_seconds"), value.get("started_at")
+            if isinstance(took, int | float) and isinstance(since, int | float):
+                spans.append((float(since), float(since) + float(took)))
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    for item in journal.get("run", []):
+        walk(item.get("output"))
+    return spans
+
+
+def action_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
+    """(start, end) of every action the run and its rollbacks ran."""
+    return [
+        (_utc(item["start"]), _utc(item["end"]))
+        for item in [*journal.get("run", []), *journal.get("rollbacks", [])]
+        if item.get("activity", {}).get("type") == "action"
+        and item.get("start")
+        and item.get("end")
+    ]
+
+
+def pods_starting(
+    journal: dict[str, Any], records: list[dict[str, Any]]
+) -> list[tuple[float, float]]:
+    """The spans, inside actions, when a pod the lab was starting (created, not
+    yet answering: scheduling, start, `ready_after`) existed. The lab imposes
+    these on an action that waits for its pods."""
+    starting = [
+        (float(r["since"]), float(r["at"]))
+        for r in records
+        if r["type"] == "pod" and r.get("answering") and "since" in r
+    ]
+    return [
+        (max(a, lo), min(b, hi))
+        for a, b in action_spans(journal)
+        for lo, hi in starting
+        if min(b, hi) > max(a, lo)
+    ]
+
+
+def union(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by `spans`, overlaps counted once."""
+    total, reach = 0.0, float("-inf")
+    for lo, hi in sorted(spans):
+        lo = max(lo, reach)
+        if hi > lo:
+            total += hi - lo
+            reach = hi
+    return total
 
 
 def truth(records: list[dict[str, Any]], how: Truth, after: float) -> float | None:
@@ -173,17 +259,27 @@ def lab_start(topology: str) -> float:
     return took
 
 
+def as_installed() -> None:
+    """Byte-compile the project's packages, as `pip install` does: an editable
+    install run with PYTHONDONTWRITEBYTECODE (as here) would otherwise compile
+    every module in every drill and lab process."""
+    for package in ("chaosext", "probes"):
+        compileall.compile_dir(drilling.ROOT / package, quiet=1)
+
+
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
+    as_installed()
     names = tiers()
     repeats = dict.fromkeys(names, 1 if quick else 3)
     for how in DETECTION.values():
         repeats[how.tier] = 3 if quick else 7
     runs: dict[str, list[Run]] = {t: [] for t in names}
-    starts = {t: lab_start(topology_of(t)) for t in names}
     for r in range(max(repeats.values())):  # round robin: tiers interleaved
         for tier in names:
             if r < repeats[tier]:
+                start = lab_start(topology_of(tier))  # paired with its run
                 runs[tier].append(run_tier(tier))
+                runs[tier][-1].lab_start = start
     worst: tuple[float, str] | None = None
     for tier in names:
         done = [x for x in runs[tier] if x.code == 0]
@@ -191,13 +287,17 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
         if not done:
             yield f"drill_overhead_ratio_{tier}", f"n/a ({failed} runs failed)"
             continue
-        ratios = [x.wall / (starts[tier] + sum(x.transitions)) for x in done]
+        ratios = [x.wall / (x.lab_start + x.imposed) for x in done]
         note = f"; {failed} failed" if failed else ""
+        pods = statistics.median(x.starting for x in done)
         yield (
             f"drill_overhead_ratio_{tier}",
             figure_text(ratios, "x")
             + f" (wall {statistics.median(x.wall for x in done):.1f} s,"
-            f" lab start {starts[tier]:.1f} s{note})",
+            f" lab start {statistics.median(x.lab_start for x in done):.1f} s,"
+            f" lab waits {statistics.median(x.imposed for x in done):.1f} s"
+            + (f" of which pods starting in actions {pods:.1f} s" if pods else "")
+            + f"{note})",
         )
         median = statistics.median(ratios)
         if worst is None or median > worst[0]:
@@ -231,6 +331,13 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
 if __name__ == "__main__":  # tiers by hand: python benchmarks/fig_drills.py TIER...
     import sys
 
+    as_installed()
     for tier_name in sys.argv[1:]:
         one = run_tier(tier_name)
-        print(tier_name, one.code, f"{one.wall:.1f} s", one.transitions)
+        print(
+            tier_name,
+            one.code,
+            f"{one.wall:.1f} s",
+            f"lab waits {one.imposed:.1f} s (pods starting in actions"
+            f" {one.starting:.1f} s)",
+        )

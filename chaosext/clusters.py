@@ -11,11 +11,18 @@ of clusters. Streaming exec gets an ApiClient of its own as well, because
 The `kubernetes` package is imported on first use, not with this module: importing
 it loads every generated model (about a second), which `meshdrill --help` and
 commands that never talk to a cluster should not pay.
+
+A drill connects dozens of times (every probe, batch source and action). The
+kubeconfig is read once per version of the file (its path, inode, size and
+modification time): its context names and each context's client `Configuration`
+are kept, and every `connect()` gets a deep copy of that Configuration, so no two
+clients share one. A changed file is read again; a bad one is never kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -38,6 +45,7 @@ __all__ = [
     "evict_pod",
     "kubeconfig_path",
     "list_pods",
+    "preload",
     "resolve_pod",
 ]
 
@@ -190,20 +198,61 @@ class Cluster:
                 api.close()
 
 
+_FileVersion = tuple[str, int, int, int]
+_contexts: dict[_FileVersion, list[str]] = {}
+_configurations: dict[tuple[_FileVersion, str], k8s.Configuration] = {}
+
+
+PRELOADED = (
+    "kubernetes.client.models",
+    "kubernetes.client.api.core_v1_api",
+    "kubernetes.client.api.apps_v1_api",
+    "kubernetes.client.api.custom_objects_api",
+    "kubernetes.client.api.authorization_v1_api",
+    "kubernetes.client.api.policy_v1_api",
+    "kubernetes.stream.ws_client",
+)
+"""What every drill's first API calls import (the client loads these lazily, all
+its ~300 models at the first answer it reads): about half a second of CPU."""
+
+
+def preload() -> None:
+    """Import the kubernetes client's parts a drill uses (`PRELOADED`) now.
+
+    For a process that has to wait anyway (for a lab to start) to do it then,
+    in a thread, rather than on its first API calls. A part that will not import
+    is left to fail where it is used."""
+    import importlib
+
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def _version(kubeconfig: Path) -> _FileVersion:
+    """What identifies one version of a kubeconfig file (OSError if unreadable)."""
+    st = kubeconfig.stat()
+    return (str(kubeconfig.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _new_api_client(kubeconfig: Path, context: str) -> k8s.ApiClient:
     import urllib3
     from kubernetes import client as k8s
     from kubernetes.config import kube_config
 
-    configuration = type.__call__(k8s.Configuration)
-    kube_config.load_kube_config(
-        config_file=str(kubeconfig),
-        context=context,
-        client_configuration=configuration,
-        persist_config=False,
-    )
-    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0)
-    return k8s.ApiClient(configuration=configuration)
+    key = (_version(kubeconfig), context)
+    configuration = _configurations.get(key)
+    if configuration is None:
+        configuration = type.__call__(k8s.Configuration)
+        kube_config.load_kube_config(
+            config_file=str(kubeconfig),
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+        configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0)
+        _configurations[key] = configuration
+    return k8s.ApiClient(configuration=copy.deepcopy(configuration))
 
 
 def _kubeconfig_errors() -> tuple[type[BaseException], ...]:
@@ -243,6 +292,12 @@ def contexts_in(kubeconfig: Path) -> list[str]:
     errors = _kubeconfig_errors()
     reading: tuple[type[BaseException], ...] = (*errors, UnicodeDecodeError)
     try:
+        version = _version(kubeconfig)
+    except OSError as exc:
+        raise _kubeconfig_error(kubeconfig, exc) from exc
+    if version in _contexts:
+        return list(_contexts[version])
+    try:
         data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
     except reading as exc:
         raise _kubeconfig_error(kubeconfig, exc) from exc
@@ -253,9 +308,11 @@ def contexts_in(kubeconfig: Path) -> list[str]:
         )
     try:
         listed, _active = kube_config.list_kube_config_contexts(str(kubeconfig))
-        return [str(c["name"]) for c in listed]
+        names = [str(c["name"]) for c in listed]
     except errors as exc:
         raise _kubeconfig_error(kubeconfig, exc) from exc
+    _contexts[version] = names
+    return list(names)
 
 
 @contextlib.contextmanager

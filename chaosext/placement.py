@@ -8,8 +8,13 @@ evicting a pod of the workload from another zone (its replacement goes to the
 emptiest zone, the one that was drained), only when every PodDisruptionBudget
 of the workload allows a disruption (a cluster that serves none, such as the
 lab, has none), and waiting for the replacement to be ready in the zone before
-moving the next. The count to reach is what `cordon_zone` recorded on the
-zone's nodes before it evicted anything, so `meshdrill recover` does the same.
+moving the next. A pod elsewhere that is not ready yet (typically the drained
+pods' own replacements, still starting when the zone comes back) is moved first,
+without waiting for the workload to settle: it serves nothing, so moving it
+costs no capacity, and waiting for it to become ready only to evict it would
+double the restore's time (the Eviction API still applies the budgets to it).
+The count to reach is what `cordon_zone` recorded on the zone's nodes before it
+evicted anything, so `meshdrill recover` does the same.
 """
 
 import logging
@@ -67,11 +72,13 @@ def return_pods(
                 f" {len(inside)} of {wanted} after {deadline:g} s"
                 f" (moved {', '.join(moved) or 'none'})"
             )
-        if not _settled(cluster, namespace, selector, pods):
+        starting = [p for p in outside if _starting(p)]
+        if not starting and not _settled(cluster, namespace, selector, pods):
             sleep(POLL)
             continue
         pod = max(
-            outside, key=lambda p: (p.metadata.creation_timestamp, p.metadata.name)
+            starting or outside,
+            key=lambda p: (p.metadata.creation_timestamp, p.metadata.name),
         )
         if _evict(cluster, namespace, pod.metadata.name):
             moved.append(pod.metadata.name)
@@ -158,6 +165,11 @@ def _wait_in_zone(
         if len(ready) > before:
             return
         sleep(POLL)
+
+
+def _starting(pod: Any) -> bool:
+    """Not ready yet and not on its way out: moving it costs no capacity."""
+    return not _ready(pod) and pod.metadata.deletion_timestamp is None
 
 
 def _ready(pod: Any) -> bool:

@@ -41,11 +41,16 @@ class Source:
     What a batch needs is looked up once per probe, not per batch: the URL (an
     ingress Service's address is read from the API once), and for an exec source
     the cluster connection and the client pod. `close()` releases them.
+
+    `timed`: answers get their completion times to the exec's precision, for which
+    an exec source measures the exec's fixed cost once (one more exec). A probe
+    that judges counts only, not when answers came, passes False.
     """
 
     spec: Mapping[str, Any]
     configuration: Mapping[str, Any] | None
     secrets: Mapping[str, Any] | None
+    timed: bool = True
     _url: str | None = field(default=None, init=False, repr=False)
     _exec: tuple[Any, str] | None = field(default=None, init=False, repr=False)
     _overhead: float | None = field(default=None, init=False, repr=False)
@@ -123,7 +128,7 @@ class Source:
         for attempt in (1, 2):
             try:
                 run = functools.partial(self._exec_target_run, namespace, timeout)
-                if self._overhead is None:  # once per probe: for answer times
+                if self.timed and self._overhead is None:  # once per probe
                     self._overhead = exec_sampling.exec_overhead(run, url, self.timeout)
                 return exec_sampling.sample_exec(
                     run,
@@ -169,8 +174,11 @@ def source_from(
     spec: Mapping[str, Any] | None,
     configuration: Mapping[str, Any] | None,
     secrets: Mapping[str, Any] | None,
+    *,
+    timed: bool = True,
 ) -> Source:
-    """Check a `source` argument and build its Source; errors name the field."""
+    """Check a `source` argument and build its Source (`timed`: see Source);
+    errors name the field."""
     if not isinstance(spec, Mapping):
         raise ActivityFailed("argument 'source' must be an object: see probes.source")
     # An exec source also carries the `url` to curl from inside the pod.
@@ -196,7 +204,7 @@ def source_from(
             raise ActivityFailed(
                 "argument 'source.ingress.service' must be 'namespace/name'"
             )
-    return Source(spec, configuration, secrets)
+    return Source(spec, configuration, secrets, timed=timed)
 
 
 def resolver_for(

@@ -65,7 +65,8 @@ def hostname_split(
         ),
         latency.check_bounds("latency_below", latency_below, configuration, secrets),
     )
-    src = source_from(source, configuration, secrets)
+    # answer times only where a latency bound judges them (one exec less otherwise)
+    src = source_from(source, configuration, secrets, timed=any(bounds))
     resolver = resolver_for(workload, configuration, secrets)
     expected = predicted.expected_split(
         expected, source, workload, by, configuration, secrets
@@ -113,7 +114,7 @@ def traffic_all_in(
     confidence = arguments.real("confidence", confidence)
     max_leakage = arguments.real("max_leakage", max_leakage)
     max_error_rate = arguments.real("max_error_rate", max_error_rate, low=0.0)
-    src = source_from(source, configuration, secrets)
+    src = source_from(source, configuration, secrets, timed=False)
     resolver = resolver_for(workload, configuration, secrets)
     with src:
         counted = measure.measure(src, resolver, by, samples)

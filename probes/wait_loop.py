@@ -138,9 +138,11 @@ class Wait:
         self, streak: list[_Batch], errors: Counter[str], started_wall: float
     ) -> dict[str, Any]:
         s = self.settings
-        pooled = streak[0].counted
+        moved = self._transition(streak, started_wall)
+        judged_on = self._after_transition(streak, moved)
+        pooled = judged_on[0].counted
         assert pooled is not None  # a passing batch has answers
-        for more in streak[1:]:
+        for more in judged_on[1:]:
             assert more.counted is not None
             pooled = pooled.add(more.counted)
         pooled, judged = measure.judge_split(
@@ -162,7 +164,7 @@ class Wait:
             transition_errors=dict(errors),
             transition_error_total=sum(errors.values()),
             batches=self._timeline(started_wall),
-            **self._transition(streak, started_wall),
+            **moved,
         )
         if (
             s.max_transition_errors is not None
@@ -178,6 +180,31 @@ class Wait:
             report, pooled.latencies.get(s.by, {}), s.by, s.latency
         )
         return measure.apply_error_budget(report, pooled, s.max_error_rate)
+
+    def _after_transition(
+        self, streak: list[_Batch], moved: dict[str, Any]
+    ) -> list[_Batch]:
+        """The batches the verdict pools: the streak, unless its first batch began
+        in the old regime (answers timed before the transition: stragglers of the
+        split being left, which would otherwise cost a top-up of hundreds of
+        answers to outweigh). Then one more batch is taken and, if it passes the
+        streak rule, it replaces that first batch: the verdict judges as many
+        batches, all of the new regime. If it does not pass, every batch is
+        pooled, it too (when it has answers). A straddling batch with errors
+        stays in (its errors count against the error budget)."""
+        first = streak[0]
+        if moved["transition_measured_by"] != "answer" or first.counted is None:
+            return streak
+        at = float(moved["transition_at"])
+        if first.counted.error_total or not any(
+            t < at for t, _ in first.counted.events
+        ):
+            return streak
+        self.between()
+        fresh = self._take()
+        if fresh.judged.passed:
+            return [*streak[1:], fresh]
+        return [*streak, fresh] if fresh.counted is not None else streak
 
     def _transition(self, streak: list[_Batch], started_wall: float) -> dict[str, Any]:
         """transition_seconds: from the wait's start (the fault's completion) to

@@ -46,7 +46,8 @@ def wait_for_split(
     others (`{"error": 1.0}`: wait until every request fails). The run's batches,
     pooled (and topped
     up to `max_samples` while inconclusive), then get the verdict of
-    `hostname_split`.
+    `hostname_split`; a first batch that began in the old regime is replaced by
+    one more batch when that one passes (docs/sampling.md).
 
     `transition_seconds` runs from the probe's start (right after the fault or the
     repair) to the first answer of the new regime, found among the timed answers

@@ -88,7 +88,15 @@ def _wait(
 
 
 def _summary(result: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("verdict", "passed", "expected", "counts", "transition_seconds", "reasons")
+    keys = (
+        "verdict",
+        "passed",
+        "expected",
+        "counts",
+        "started_at",
+        "transition_seconds",
+        "reasons",
+    )
     return {k: result.get(k) for k in keys}
 
 

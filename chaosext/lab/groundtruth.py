@@ -24,6 +24,9 @@ view is made on its first request to a host.
 kubelet closes a refusing listener within milliseconds of that write):
     {"type": "pod", "at": ..., "cluster": "cluster-a", "namespace": "default",
      "pod": "hello-world-...", "answering": false, "why": "deleted"}
+A pod created while recording that starts answering also carries `since`: when
+it was created (its API write), so `at - since` is how long the lab made anyone
+waiting for it wait (scheduling, start, `ready_after`).
 """
 
 import json
@@ -95,6 +98,7 @@ class GroundTruth:
         self.plane = plane
         self._out: IO[str] | None = None
         self._pods: dict[tuple[str, str, str], bool] = {}
+        self._created: dict[tuple[str, str, str], float] = {}
 
     def start(self, stores: Mapping[str, Store]) -> None:
         """Record from now on: every view as it stands, then every change."""
@@ -153,22 +157,27 @@ class GroundTruth:
             before = self._pods.get(key)
             if pod is None:
                 self._pods.pop(key, None)
+                self._created.pop(key, None)
             else:
                 self._pods[key] = now
+                if event.type == "ADDED":
+                    self._created[key] = time.time()
             if before is None and not now:
                 return  # a new pod that does not answer yet: nothing stopped
             if before != now:
-                self._write(
-                    {
-                        "type": "pod",
-                        "at": round(time.time(), 6),
-                        "cluster": cluster,
-                        "namespace": key[1],
-                        "pod": key[2],
-                        "answering": now,
-                        "why": why,
-                    }
-                )
+                line: dict[str, Any] = {
+                    "type": "pod",
+                    "at": round(time.time(), 6),
+                    "cluster": cluster,
+                    "namespace": key[1],
+                    "pod": key[2],
+                    "answering": now,
+                    "why": why,
+                }
+                created = self._created.pop(key, None) if now else None
+                if created is not None:
+                    line["since"] = round(created, 6)
+                self._write(line)
 
         return on_event
 

@@ -32,13 +32,11 @@ from chaosext.lab.groundtruth import GroundTruth
 from chaosext.lab.kubelet import Kubelet
 from chaosext.lab.routes import RouteTable
 from chaosext.lab.store import Obj, Store
-from chaosext.lab.topology import Cluster, Topology
+from chaosext.lab.topology import Cluster, Topology, settle_limit
 from chaosext.mesh.virtualservice import Route
 
 log = logging.getLogger("meshdrill.lab")
 
-SETTLE_BASE = 30.0
-SETTLE_PER_POD = 0.01
 PLUGINS: tuple[str, ...] = (
     "chaosext.lab.clients",
     "chaosext.lab.sidecarfaults",
@@ -47,12 +45,6 @@ PLUGINS: tuple[str, ...] = (
     "chaosext.lab.eastwest",
 )
 """Modules with `async def attach(lab: Lab) -> None` (e.g. exec, client proxies)."""
-
-
-def settle_limit(topology: Topology) -> float:
-    """Seconds a lab may take to come up: 30, plus 10 ms per seeded pod."""
-    pods = sum(sum(w.replicas.values()) for w in topology.workloads)
-    return SETTLE_BASE + SETTLE_PER_POD * pods
 
 
 @dataclass

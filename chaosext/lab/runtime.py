@@ -32,8 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosext.lab import authz, groundtruth, kubeconfig, pacing, tls, topology
-from chaosext.lab.lab import Lab, settle_limit
+from chaosext.lab import kubeconfig, tls, topology
+from chaosext.lab.topology import settle_limit
+
+# The lab's server (`serve`: chaosext.lab.lab and everything it runs) is imported
+# by `serve` alone: a drill that only starts, finds or stops a lab process does
+# not pay for importing it.
 
 log = logging.getLogger("meshdrill.lab")
 
@@ -279,6 +283,9 @@ async def serve(
     on_ready: Callable[[LabInfo], None] | None = None,
 ) -> None:
     """Run a lab in this process until SIGTERM or SIGINT."""
+    from chaosext.lab import authz, groundtruth, pacing
+    from chaosext.lab.lab import Lab
+
     state_dir = Path(state_dir).expanduser().resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     topo = topology.load(topology_name)

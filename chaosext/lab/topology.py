@@ -13,7 +13,7 @@ from typing import Any
 
 from chaosext import userfile
 
-__all__ = ["Topology", "TopologyError", "load", "resolve", "shipped"]
+__all__ = ["Topology", "TopologyError", "load", "resolve", "settle_limit", "shipped"]
 
 SHIPPED_DIR = Path(__file__).parent / "topologies"
 DEFAULT_IMAGE = "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
@@ -186,6 +186,16 @@ def canonical(name_or_path: str) -> str:
     """The shipped name as given, or the absolute path of a topology file."""
     path = resolve(name_or_path)
     return path.stem if path.parent == SHIPPED_DIR.resolve() else str(path)
+
+
+SETTLE_BASE = 30.0
+SETTLE_PER_POD = 0.01
+
+
+def settle_limit(topology: Topology) -> float:
+    """Seconds a lab may take to come up: 30, plus 10 ms per seeded pod."""
+    pods = sum(sum(w.replicas.values()) for w in topology.workloads)
+    return SETTLE_BASE + SETTLE_PER_POD * pods
 
 
 def load(name_or_path: str | Path) -> Topology:

@@ -32,6 +32,7 @@ class Cluster:
         ]
     )
     allowed: int | None = 0  # the PDB's disruptionsAllowed; None: no PDB API
+    starting: set[str] = field(default_factory=set)  # pods not Ready yet
     evictions: list[tuple[str, int | None]] = field(default_factory=list)
 
     def pod_list(self) -> dict[str, Any]:
@@ -51,7 +52,14 @@ class Cluster:
                         "nodeName": node,
                         "containers": [{"name": "c", "image": "i"}],
                     },
-                    "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                    "status": {
+                        "conditions": [
+                            {
+                                "type": "Ready",
+                                "status": "False" if name in self.starting else "True",
+                            }
+                        ]
+                    },
                 }
                 for name, node, created in self.pods
             ],
@@ -178,3 +186,41 @@ def test_a_zone_that_has_its_pods_moves_nothing(fake: tuple[Cluster, Path]) -> N
     with clusters.connect("fake", {"kubeconfig": str(kubeconfig)}) as cluster:
         assert placement.return_pods(cluster, SPEC, sleep=lambda _: None) == []
     assert state.evictions == []
+
+
+def test_a_pod_still_starting_elsewhere_moves_first_without_waiting(
+    fake: tuple[Cluster, Path],
+) -> None:
+    """The drained pod's replacement, not ready yet in another zone, serves
+    nothing: it is moved at once (the Eviction API judges the budget), not waited
+    for until ready and then evicted; the ready pod stays."""
+    state, kubeconfig = fake
+    state.starting = {"x-new"}
+    waits: list[float] = []
+    with clusters.connect("fake", {"kubeconfig": str(kubeconfig)}) as cluster:
+        moved = placement.return_pods(cluster, SPEC, sleep=waits.append)
+    assert moved == ["x-new"]
+    assert state.evictions == [("x-new", 0)]
+    assert waits == []
+
+
+def test_a_ready_pod_still_waits_for_every_pod_to_be_ready(
+    fake: tuple[Cluster, Path],
+) -> None:
+    """A pod in the zone still starting holds the move of a ready pod elsewhere
+    until it is ready (the workload settles first)."""
+    state, kubeconfig = fake
+    spec = {**SPEC, "count": 2}
+    state.allowed = 1
+    state.pods.append(("x-home", "node-a", "2026-11-29T09:00:00Z"))
+    state.starting = {"x-home"}
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        state.starting = set()  # x-home becomes ready while we wait
+
+    with clusters.connect("fake", {"kubeconfig": str(kubeconfig)}) as cluster:
+        moved = placement.return_pods(cluster, spec, sleep=sleep)
+    assert moved == ["x-new"]
+    assert waits, "it waited for the starting pod before evicting a ready one"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from probes import exec_sampling, sampling
+from probes import exec_sampling, sampling, source
 
 from .conftest import PodServer
 
@@ -234,3 +234,37 @@ def test_bad_arguments_name_the_field(args: tuple[str, int, float], field: str) 
     """build_argv rejects what curl would misread, naming the argument."""
     with pytest.raises(ValueError, match=field):
         exec_sampling.build_argv(*args)
+
+
+@pytest.mark.parametrize(
+    ("timed", "calls"),
+    [
+        (True, ["overhead", ("batch", 0.01), ("batch", 0.01)]),
+        (False, [("batch", None), ("batch", None)]),
+    ],
+)
+def test_only_a_timed_exec_source_measures_the_exec_once(
+    monkeypatch: pytest.MonkeyPatch, timed: bool, calls: list[object]
+) -> None:
+    """A probe that needs answer times measures the exec's fixed cost once, on its
+    first batch; one that judges counts only (traffic_all_in, hostname_split)
+    spends no exec on it."""
+    seen: list[object] = []
+
+    def overhead(*_: object, **__: object) -> float:
+        seen.append("overhead")
+        return 0.01
+
+    def batch(
+        run: object, url: str, count: int, *_: object, overhead: float | None = None
+    ) -> sampling.Sample:
+        seen.append(("batch", overhead))
+        return sampling.Sample(total=count)
+
+    monkeypatch.setattr(exec_sampling, "exec_overhead", overhead)
+    monkeypatch.setattr(exec_sampling, "sample_exec", batch)
+    spec = {"exec": {"context": "c", "pod": "deploy/client"}, "url": "svc:80/"}
+    src = source.source_from(spec, {}, None, timed=timed)
+    src.sample(5)
+    src.sample(5)
+    assert seen == calls

@@ -438,3 +438,30 @@ def test_progress_shows_expected_errors_as_a_share_and_the_time_held() -> None:
     first = "batch 1 [error 100%] within; passed 1/3 in a row over 0.5 of 1 s"
     assert first in lines[0]
     assert "passed 3/3 in a row over 1.5 of 1 s" in lines[-2]
+
+
+def test_stragglers_of_the_old_regime_are_judged_out_not_topped_up() -> None:
+    """The streak's first batch straddles the switch (3 answers from A, then B):
+    it passes the streak rule, but pooled, its stragglers would leave the verdict
+    inconclusive and cost a top-up of hundreds of answers. The verdict judges one
+    more batch in its place: three batches, all of the new regime."""
+    straddling = "aaa" + "b" * 47
+    report = run_wait([HALF, straddling, ALL_B], tolerance=0.03, max_samples=2000)
+    assert report["verdict"] == "within"
+    assert report["answered"] == 150
+    assert report["counts"]["cluster"] == {"cluster-b": 150}
+    assert [b["passed"] for b in report["batches"]] == [False, True, True, True, True]
+    last_a = straddling.rindex("a")
+    expected_at = BATCH_SECONDS + (last_a + 2) * BATCH_SECONDS / 50
+    assert report["transition_seconds"] == pytest.approx(expected_at, abs=1e-3)
+
+
+def test_a_batch_after_the_streak_that_fails_is_judged_with_the_rest() -> None:
+    """The batch taken in place of the straddling one shows A again: it is not
+    dropped, and nothing is: every answer of the run's end is judged."""
+    straddling = "aaa" + "b" * 47
+    report = run_wait(
+        [HALF, straddling, ALL_B, ALL_B, HALF], tolerance=0.03, max_samples=200
+    )
+    assert report["verdict"] == "outside"
+    assert report["answered"] == 200
