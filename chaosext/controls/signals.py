@@ -6,10 +6,19 @@ failing, and the run ends `failed`. A run a person or a scheduler stopped was
 interrupted, not failed: this piece wraps the SIGINT and SIGTERM handlers in
 place when the run starts, notes which signal came in the run's context (then
 lets the handler do what it did before), and puts the handlers back at the end.
+
+The handler's exception is raised wherever the main thread is. When that is a
+finalizer (a pooled connection closed by the garbage collector), Python cannot
+raise it and prints "Exception ignored in ..." with a traceback that a person
+reads as a crash. While the run is watched, such an exception is one this run
+already noted (`runcontext.raise_if_stopped` raises it again where it can be
+handled, with rollbacks), so the unraisable hook drops it quietly; anything
+else still reaches the previous hook.
 """
 
 import contextlib
 import signal
+import sys
 from typing import Any
 
 from chaosext.runcontext import RunContext
@@ -28,6 +37,8 @@ def watch(context: RunContext) -> None:
             previous = signal.getsignal(sig)
             signal.signal(sig, _noting(context, sig, previous))
             context.signal_handlers[sig] = previous
+    if context.signal_handlers:
+        sys.unraisablehook = _quiet_stops(context, sys.unraisablehook)
 
 
 def release(context: RunContext) -> None:
@@ -36,6 +47,27 @@ def release(context: RunContext) -> None:
         with contextlib.suppress(ValueError, TypeError):
             signal.signal(sig, previous)
         context.signal_handlers.pop(sig, None)
+    previous = getattr(sys.unraisablehook, "meshdrill_previous", None)
+    if previous is not None:
+        sys.unraisablehook = previous
+
+
+def is_stop(exc: BaseException | None) -> bool:
+    """Whether `exc` is one of the exceptions that end a run on a signal."""
+    from chaoslib.exceptions import InterruptExecution
+
+    return isinstance(exc, KeyboardInterrupt | SystemExit | InterruptExecution)
+
+
+def _quiet_stops(context: RunContext, previous: Any) -> Any:
+    def hook(unraisable: Any) -> None:
+        stopped = context.interrupted is not None or context.safeguard
+        if stopped and is_stop(unraisable.exc_value):
+            return  # noted: raise_if_stopped raises it again at the next step
+        previous(unraisable)
+
+    hook.meshdrill_previous = previous  # type: ignore[attr-defined]
+    return hook
 
 
 def _noting(context: RunContext, sig: signal.Signals, previous: Any) -> Any:
