@@ -29,7 +29,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from chaosext.lab import kinds
-from chaosext.lab.store import Event, Listener, Obj, Store
+from chaosext.lab.store import Event, Listener, Store
 from chaosext.mesh import kube, names
 
 if TYPE_CHECKING:
@@ -41,19 +41,11 @@ GatewayKey = tuple[str, str, str]
 """(cluster, namespace, name) of a gateway Service."""
 
 
-def gateway_network(service: Obj) -> str | None:
-    """The network `service` is a gateway of for istiod (labelled, with an
-    address), or None."""
-    if not kube.gateway_addresses(service):
-        return None
-    return kube.labels(service)[names.NETWORK]
-
-
 def gateways_of(cluster: str, store: Store) -> dict[GatewayKey, str]:
     """The gateway Services of one cluster's store, with their networks."""
     out: dict[GatewayKey, str] = {}
     for service in store.objects(kinds.SERVICE):
-        network = gateway_network(service)
+        network = kube.gateway_network(service)
         if network is not None:
             meta = service["metadata"]
             out[(cluster, meta["namespace"], meta["name"])] = network
@@ -65,10 +57,7 @@ def has_ready_pod(store: Store, namespace: str, name: str) -> bool:
     service = store.peek(kinds.SERVICE, namespace, name)
     if service is None:
         return False
-    return any(
-        kube.selects(service, pod) and kube.is_live(pod) and kube.is_ready(pod)
-        for pod in store.objects(kinds.POD, namespace)
-    )
+    return kube.ready_behind(service, store.objects(kinds.POD, namespace)) > 0
 
 
 class EastWest:
@@ -103,7 +92,8 @@ class EastWest:
         was = event.old is not None and names.NETWORK in kube.labels(event.old)
         if not was and names.NETWORK not in kube.labels(event.object):
             return  # never a gateway: nothing for istiod to push
-        network = None if event.type == "DELETED" else gateway_network(event.object)
+        gone = event.type == "DELETED"
+        network = None if gone else kube.gateway_network(event.object)
         loop = asyncio.get_running_loop()
         loop.call_later(self.delay, self._learn, key, network)
 
