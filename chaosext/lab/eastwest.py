@@ -26,6 +26,7 @@ still reach its endpoints directly.
 
 import asyncio
 import logging
+from collections import deque
 from typing import TYPE_CHECKING
 
 from chaosext.lab import kinds
@@ -70,6 +71,7 @@ class EastWest:
         self.known: dict[GatewayKey, str] = {}
         """istiod's gateways (as pushed): gateway Service -> its network."""
         self._pending: asyncio.Handle | None = None
+        self._pushes: deque[tuple[GatewayKey, str | None]] = deque()
         for name, runtime in lab.clusters.items():
             self.known.update(gateways_of(name, runtime.store))
             runtime.store.subscribe(self._listener(name))
@@ -94,11 +96,13 @@ class EastWest:
             return  # never a gateway: nothing for istiod to push
         gone = event.type == "DELETED"
         network = None if gone else kube.gateway_network(event.object)
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.delay, self._learn, key, network)
+        self._pushes.append((key, network))
+        asyncio.get_running_loop().call_later(self.delay, self._learn)
 
-    def _learn(self, key: GatewayKey, network: str | None) -> None:
-        """istiod's push of one gateway Service's change has arrived."""
+    def _learn(self) -> None:
+        """istiod's push of the oldest gateway Service change has arrived (one
+        timer per change, all of the same delay: they fire in order)."""
+        key, network = self._pushes.popleft()
         if network is None:
             self.known.pop(key, None)
         else:
