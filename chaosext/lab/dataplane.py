@@ -7,8 +7,10 @@ An east-west gateway endpoint (another network, `mesh.networks`) is a host like
 any other: the request goes to the pod that gateway's Envoy picks
 (`Router.through`, by its own locality and rule); the client's outlier detection
 counts the result against the gateway endpoint. The gateway proxies TCP: a pod it
-cannot connect to is a connect failure for the client (retried elsewhere). While
-every east-west gateway of that network has no ready replica, connecting fails.
+cannot connect to is a connect failure for the client (retried elsewhere), and the
+gateway's own outlier detection counts it against that pod. While the network is
+cut off (no gateway istiod knows for it has a ready pod: `eastwest`), connecting
+fails before any gateway picks a pod, so only the client counts it.
 
 Ingress gateways use it (`gateway.py`); client proxies (sidecar, ztunnel,
 waypoint acting as the HTTP proxy of an exec'd curl) can use it the same way:
@@ -79,8 +81,8 @@ class Upstream:
         """This proxy's VirtualService route for the host, read per request
         (`routes`): fault and timeout."""
         self.cut_off = cut_off
-        """Networks this proxy cannot reach unless it is in them (their east-west
-        gateways are down: `eastwest`); read live."""
+        """Networks this proxy cannot reach unless it is in them (no gateway istiod
+        knows for them has a ready pod: `eastwest`); read live."""
         self.view = view
         self.clock = clock
         snapshot = view.current(clock())
@@ -123,7 +125,7 @@ class Reply:
 
 def is_cut_off(upstream: Upstream, endpoint: mesh.Endpoint) -> bool:
     """Whether `endpoint` (a pod, or an east-west gateway endpoint standing for
-    pods) is on another network whose east-west gateways are all down."""
+    pods) is on another network that is cut off (`eastwest`)."""
     network = endpoint.network
     return network != upstream.proxy.network and network in upstream.cut_off
 
@@ -191,7 +193,7 @@ async def _attempts(
             break
         if trying is not None:
             trying[0] = endpoint.name
-        pod: mesh.Endpoint | None = endpoint
+        pod: mesh.Endpoint | None = None  # the pod the attempt reaches, once known
         try:
             if is_cut_off(upstream, endpoint):
                 raise aiohttp.ClientConnectionError(
@@ -216,7 +218,7 @@ async def _attempts(
                 payload = await response.read()
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             log.debug("%s: %s connect failure: %s", upstream.host, endpoint.name, exc)
-            if endpoint.gateway and pod is not None:
+            if endpoint.gateway and pod is not None:  # the gateway tried that pod
                 router.report_through(endpoint, pod.name, None, clock())
             router.report(endpoint.name, None, clock())
             tried.append(endpoint.name)

@@ -1,5 +1,6 @@
-"""Following one Deployment's readiness: what the lab's istiod and east-west
-gateway plugins react to (a component scaled to zero is an outage)."""
+"""Following one Deployment's readiness: what the lab's istiod plugin reacts to
+(a component scaled to zero is an outage). East-west gateways are followed by
+their Services and pods instead (`eastwest`)."""
 
 import asyncio
 from collections.abc import Callable

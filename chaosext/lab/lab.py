@@ -127,7 +127,8 @@ class Lab:
         """(cluster, namespace, name) -> the waypoints that route now (the
         topology's, and those made for waypoint Gateways: `meshcontrol`)."""
         self.networks_cut_off: set[str] = set()
-        """Networks whose east-west gateways are all down (`eastwest`)."""
+        """Networks other networks cannot reach: no gateway Service istiod knows
+        for them has a ready pod (`eastwest`)."""
         self.route_tables: dict[str, RouteTable] = {}
         """Each cluster's VirtualService routes, as its proxies have them (`routes`)."""
         self._tasks: list[asyncio.Task[None]] = []

@@ -77,19 +77,10 @@ def network_gateways(state: MeshState, network: str) -> list[Gateway]:
     found = []
     for context, objects in state.clusters.items():
         for service in objects.services:
-            if kube.labels(service).get(names.NETWORK) != network:
-                continue
-            if not kube.gateway_addresses(service):
-                continue  # istiod has no address to send the network's traffic to
+            if kube.gateway_network(service) != network:
+                continue  # another network's, or no address for istiod to send to
             meta = service["metadata"]
-            ready = sum(
-                1
-                for pod in objects.pods
-                if pod["metadata"]["namespace"] == meta["namespace"]
-                and kube.selects(service, pod)
-                and kube.is_live(pod)
-                and kube.is_ready(pod)
-            )
+            ready = kube.ready_behind(service, objects.pods)
             found.append(Gateway(context, meta["namespace"], meta["name"], ready))
     return found
 

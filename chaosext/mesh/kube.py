@@ -166,6 +166,29 @@ def gateway_addresses(service: Obj) -> list[str]:
     ]
 
 
+def gateway_network(service: Obj) -> str | None:
+    """The network `service` is a gateway of for istiod: its
+    `topology.istio.io/network` label when it has an address
+    (`gateway_addresses`); None otherwise."""
+    if not gateway_addresses(service):
+        return None
+    return labels(service)[names.NETWORK]
+
+
+def ready_behind(service: Obj, pods: Iterable[Obj]) -> int:
+    """How many of `pods` are live, ready and selected by `service` in its
+    namespace: the pods a gateway Service's load balancer can send to."""
+    namespace = service["metadata"].get("namespace")
+    return sum(
+        1
+        for pod in pods
+        if pod["metadata"].get("namespace") == namespace
+        and selects(service, pod)
+        and is_live(pod)
+        and is_ready(pod)
+    )
+
+
 def network_gateways(
     cluster: str,
     service: Obj,

@@ -11,7 +11,8 @@ phase and the numbers:
   down it cannot come back, so the failover never comes;
 - the gateway's Service without its `topology.istio.io/network` label: istiod
   knows no gateway for cluster2's network, so failover never had anywhere to go
-  (the drill says so before it changes anything).
+  (the drill says so before it changes anything), and the lab's traffic agrees:
+  cluster1's client, with nothing left in cluster1, reaches nothing in cluster2.
 """
 
 from pathlib import Path
@@ -26,7 +27,8 @@ from tests.drills.drilling import (
     run_drill,
     topology_variant,
 )
-from tests.labfixtures import apps, core
+from tests.lab import meshsample
+from tests.labfixtures import apps, core, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +40,7 @@ RECOVERY = "method: traffic-returns-in-cluster1"
 SHORT = {"failover_deadline": "6"}
 TD = "networking.istio.io/traffic-distribution"
 NETWORK = "topology.istio.io/network"
+URL = "in-ambient.httpbin.mesh.internal:8000/hostname"
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +176,9 @@ def lab_gateway(lab: runtime.LabInfo) -> tuple[int, int]:
 def test_a_gateway_istiod_does_not_know_fails_before_the_outage(
     tmp_path: Path,
 ) -> None:
-    """The gateway Service unlabelled: the steady state's reach names the label."""
+    """The gateway Service unlabelled: the steady state's reach names the label;
+    the lab routes as a real mesh would: cluster1's client, with cluster1 at zero,
+    gets only errors (resets), though cluster2's gateway pod is ready."""
     variant = topology_variant("guide-001", tmp_path)
     lab = runtime.start_lab(str(variant), tmp_path / "lab", timeout=30.0)
     try:
@@ -182,8 +187,18 @@ def test_a_gateway_istiod_does_not_know_fails_before_the_outage(
             "istio-eastwestgateway", "istio-system", unlabel
         )
         run = run_drill(EXPERIMENT, tmp_path, variables={"lab_topology": str(variant)})
+        apps(lab, "cluster1").patch_namespaced_deployment_scale(
+            "in-ambient", "httpbin", {"spec": {"replicas": 0}}
+        )
+
+        def answers() -> set[str]:
+            return set(meshsample.sample_exec(lab, "cluster1", URL, 10))
+
+        wait_for(lambda: answers() == {meshsample.ERROR}, 20, "cluster2 unreachable")
+        gateway = lab_gateway(lab)
     finally:
         runtime.stop_lab(lab.state_dir)
+    assert gateway == (1, 1)  # the gateway itself is up: only istiod cannot know it
     phase = "before: cluster2-within-reach"
     assert run.code != 0, run.log[-3000:]
     assert run.journal["status"] == "failed"

@@ -1,17 +1,20 @@
 """Sidecar traffic to another network goes through that network's east-west gateway
 (istiod's split-horizon EDS, `chaosext.mesh.networks`): the gateway's own Envoy, at
-its own zone, picks the pod; with the gateway down, the network is unreachable."""
+its own zone, picks the pod; with the gateway down, the network is unreachable. For
+every proxy kind, a network is reachable only through a gateway Service istiod knows
+(labelled `topology.istio.io/network`, with an address: `chaosext.lab.eastwest`)."""
 
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kubernetes import client
 
 from chaosext.lab import runtime
 from tests.lab import meshsample
-from tests.labfixtures import api_client, wait_for
+from tests.labfixtures import api_client, kubectl, needs_kubectl, wait_for
 
 URL = "in-ambient.httpbin.mesh.internal:8000/hostname"
 FAULT = "lab.meshdrill.io/fault"
@@ -128,3 +131,41 @@ def test_one_failing_remote_pod_takes_its_network_out(tmp_path: Path) -> None:
     assert errors in ([broken], [broken, broken])  # one per gateway endpoint
     late = {who for _, who in answers[-20:]}
     assert {where[p].split("/")[0] for p in late} == {"cluster1"}
+
+
+@needs_kubectl
+@pytest.mark.parametrize(
+    ("name", "edit", "app"),
+    [
+        ("guide-001", None, "client-in-ambient"),  # as shipped: ztunnel clients
+        ("guide-001-waypoint", eastwest_sidecars, "sleep"),
+    ],
+    ids=["ztunnel", "sidecar"],
+)
+def test_a_gateway_service_without_its_network_label_carries_nothing(
+    tmp_path: Path, name: str, edit: Any, app: str
+) -> None:
+    """cluster1 at 0, its client's answers all from cluster2; cluster2's gateway
+    Service unlabelled (its pod still ready): istiod knows no gateway to
+    cluster2-network, so every request fails; labelled again: answers again."""
+    gateway = ("-n", "istio-system", "service", "istio-eastwestgateway")
+    label = "topology.istio.io/network"
+    with meshsample.running_lab(name, tmp_path, edit) as info:
+        remote = set(meshsample.pod_names(info, "cluster2", "in-ambient", "httpbin"))
+
+        def answers() -> set[str]:
+            return set(meshsample.sample_exec(info, "cluster1", URL, 10, app=app))
+
+        scale(info, "cluster1", "httpbin", "in-ambient", 0)
+        wait_for(lambda: answers() <= remote, 20, "failover to cluster2")
+        cache = tmp_path / "kubectl-cache"
+        kubectl(info, cache, "--context", "cluster2", "label", *gateway, f"{label}-")
+        wait_for(lambda: answers() == {meshsample.ERROR}, 20, "cluster2 cut off")
+        assert meshsample.all_ready(info)  # the gateway pod never went away
+        kubectl(
+            info,
+            cache,
+            *("--context", "cluster2", "label", *gateway),
+            f"{label}=cluster2-network",
+        )
+        wait_for(lambda: answers() <= remote, 20, "cluster2 reachable again")

@@ -250,3 +250,41 @@ def test_a_gateway_takes_hbone_when_its_service_has_port_15008() -> None:
     assert not kube.network_gateways("c2", service, [], {})[0].hbone
     service["spec"]["ports"] = [{"name": "tls-hbone", "port": 15008}]
     assert kube.network_gateways("c2", service, [], {})[0].hbone
+
+
+def test_a_gateway_network_needs_both_the_label_and_an_address() -> None:
+    """istiod's registry gateways: labelled `topology.istio.io/network` and given
+    a load-balancer address (`pilot/pkg/model/network.go`)."""
+    addressed = eastwest_service([{"ip": "10.0.0.1"}])
+    assert kube.gateway_network(addressed) == "net-2"
+    assert kube.gateway_network(eastwest_service([])) is None
+    del addressed["metadata"]["labels"]["topology.istio.io/network"]
+    assert kube.gateway_network(addressed) is None
+
+
+def test_ready_behind_counts_live_ready_selected_pods_of_its_namespace() -> None:
+    """Only pods the Service's load balancer can send to: selected, in its
+    namespace, scheduled, not terminating, Ready."""
+    service = eastwest_service([{"ip": "10.0.0.1"}])
+
+    def gateway_pod(
+        name: str, namespace: str = "istio-system", ready: bool = True, **meta: str
+    ) -> dict[str, Any]:
+        out = pod(
+            {"istio": "eastwestgateway"},
+            metadata={"name": name, "namespace": namespace, **meta},
+        )
+        condition = {"type": "Ready", "status": "True" if ready else "False"}
+        out["status"] = {"conditions": [condition]}
+        return out
+
+    pods = [
+        gateway_pod("up"),
+        gateway_pod("elsewhere", namespace="ns"),
+        gateway_pod("going", deletionTimestamp="2026-01-01T00:00:00Z"),
+        gateway_pod("starting", ready=False),
+        {**gateway_pod("ingress"), "metadata": {"name": "ingress",
+            "namespace": "istio-system", "labels": {"istio": "ingressgateway"}}},
+    ]  # fmt: skip
+    assert kube.ready_behind(service, pods) == 1
+    assert kube.ready_behind(service, pods[1:]) == 0
