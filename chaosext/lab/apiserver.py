@@ -77,11 +77,9 @@ class ApiServer:
     ) -> str:
         """Listen on an ephemeral port (HTTPS when given a context); return the URL."""
         self.app.router.add_route("*", "/{path:.*}", self.dispatch)
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, host, 0, shutdown_timeout=0.5, ssl_context=ssl_context
-        )
+        site = web.TCPSite(self._runner, host, 0, ssl_context=ssl_context)
         await site.start()
         bound = self._runner.addresses[0][1]
         scheme = "https" if ssl_context is not None else "http"

@@ -86,11 +86,11 @@ class PodServer:
             return self.port
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(
-            runner, "127.0.0.1", self.port, shutdown_timeout=0.1, reuse_address=True
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.1
         )
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
         try:
             await site.start()
         except OSError:
