@@ -53,6 +53,13 @@ def labels_for(run_id: str) -> dict[str, str]:
     return labels
 
 
+def stamp(run_id: str, action: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The labels and annotations of an object `action` creates for `run_id`: its
+    restore record goes in the same write as the object itself."""
+    record = RestoreRecord(run_id, action, {"created": True})
+    return labels_for(run_id), {annotations.RESTORE_KEY: record.dumps()}
+
+
 def record_of(obj: dict[str, Any]) -> RestoreRecord:
     """The object's restore record; without one, a record made from its labels.
 

@@ -99,16 +99,12 @@ def inject_http_fault(
                     cluster.server,
                     [f"{what}: {fault.describe()} on {len(pods)} pods' sidecars"],
                 )
-            record = annotations.RestoreRecord(
-                run_id, "inject_http_fault", {"created": True}
-            )
             wanted = httpfault.envoy_filter(
                 name,
                 namespace,
                 labels,
                 fault,
-                created.labels_for(run_id),
-                {annotations.RESTORE_KEY: record.dumps()},
+                *created.stamp(run_id, "inject_http_fault"),
             )
             changed = created.ensure(cluster, created.ENVOY_FILTER, wanted, run_id)
             logger.info(

@@ -128,16 +128,8 @@ def inject(
                 cluster.server,
                 [f"{what}: {fault.describe()} on the mesh's requests to {fqdn}"],
             )
-        record = annotations.RestoreRecord(
-            run_id, "inject_http_fault", {"created": True}
-        )
         wanted = virtualservice.virtual_service(
-            name,
-            namespace,
-            fqdn,
-            fault,
-            created.labels_for(run_id),
-            {annotations.RESTORE_KEY: record.dumps()},
+            name, namespace, fqdn, fault, *created.stamp(run_id, "inject_http_fault")
         )
         changed = created.ensure(cluster, created.VIRTUAL_SERVICE, wanted, run_id)
         logger.info(
