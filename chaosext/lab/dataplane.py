@@ -51,7 +51,14 @@ CONNECT_FAILURE = (
     "latest reset reason: remote connection failure, transport failure reason: "
     "delayed connect error: 111"
 )
-ATTEMPT_TIMEOUT = aiohttp.ClientTimeout(total=60.0, sock_connect=2.0)
+ATTEMPT_TIMEOUT = aiohttp.ClientTimeout(total=60.0)
+"""No connect timer: every pod listens on 127.0.0.1, where the kernel accepts or
+refuses a connect at once. Envoy's connect timeout (Istio's default 10 s) stands
+for a network that never answers, which the lab has not got; a timer on the
+loop's clock would time the lab's own stalls instead (a CPU-starved lab noticing
+an accepted connection late), and outlier detection would eject a healthy pod
+for it (tests/lab/test_dataplane_stall.py). `total` only bounds an attempt that
+hangs for a reason outside the model."""
 FAULT_ABORT = "fault filter abort"
 ROUTE_TIMEOUT = "upstream request timeout"
 PLAIN = {"content-type": "text/plain", "server": "istio-envoy"}
