@@ -114,6 +114,21 @@ class Upstream:
             self._snapshot = snapshot
         return self._snapshot
 
+    def report(self, endpoint: str, status: int | None, now: float) -> None:
+        """One attempt's result to the router's outlier detection (None: connect
+        failure); an ejection it causes goes to the lab's log (`lab.log`), with
+        the result that caused it."""
+        was = endpoint in self.router.ejected()
+        self.router.report(endpoint, status, now)
+        if not was and endpoint in self.router.ejected():
+            log.info(
+                "%s at %s: %s ejected by outlier detection (%s)",
+                self.host,
+                self.proxy.name,
+                endpoint,
+                "connect failure" if status is None else status,
+            )
+
 
 @dataclass
 class Reply:
@@ -174,7 +189,7 @@ async def forward(
         if clock() - began < timeout:
             raise  # not the route's timeout (cannot happen: attempts catch theirs)
     if trying[0]:
-        upstream.router.report(trying[0], 504, clock())
+        upstream.report(trying[0], 504, clock())
     return Reply(504, ROUTE_TIMEOUT.encode(), PLAIN, trying[0] or None, flags="UT")
 
 
@@ -225,13 +240,13 @@ async def _attempts(
             log.debug("%s: %s connect failure: %s", upstream.host, endpoint.name, exc)
             if endpoint.gateway and pod is not None:
                 router.report_through(endpoint, pod.name, None, clock())
-            router.report(endpoint.name, None, clock())
+            upstream.report(endpoint.name, None, clock())
             tried.append(endpoint.name)
             continue
         assert pod is not None
         if endpoint.gateway:
             router.report_through(endpoint, pod.name, response.status, clock())
-        router.report(endpoint.name, response.status, clock())
+        upstream.report(endpoint.name, response.status, clock())
         reply_headers = {
             k: v
             for k, v in response.headers.items()

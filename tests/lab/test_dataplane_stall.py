@@ -12,8 +12,11 @@ accepted the connection, so nothing depends on how fast this machine is.
 """
 
 import asyncio
+import logging
+import socket
 
 import aiohttp
+import pytest
 
 from chaosext import mesh
 from chaosext.lab import dataplane
@@ -33,9 +36,33 @@ GUIDE_000_OUTLIER = {
 }
 
 
+def _gateway_to(port: int) -> dataplane.Upstream:
+    """guide 000's ingress gateway with one pod of cluster A listening on `port`."""
+    zone_b = mesh.Locality("europe-west1", "europe-west1-b")
+    proxy = mesh.Proxy(
+        "gateway", "istio-ingressgateway", "cluster-a", "network-a", zone_b
+    )
+    pod = mesh.Endpoint("hello-world-a", "cluster-a", "network-a", zone_b)
+    config = mesh.ServiceConfig(
+        HOST,
+        destination_rule={
+            "host": HOST,
+            "trafficPolicy": {"outlierDetection": GUIDE_000_OUTLIER},
+        },
+    )
+    view = EndpointView(
+        HOST,
+        "cluster-a",
+        0.0,
+        (config, (pod,), {"hello-world-a": ("127.0.0.1", port)}),
+        proxy,
+    )
+    return dataplane.Upstream(proxy, view)
+
+
 async def _forward_through_a_stall() -> tuple[int, frozenset[str]]:
-    """One request through an ingress gateway to one listening pod; the loop's
-    clock jumps `STALL` s once, right after the kernel accepted the connection."""
+    """One request through the gateway to a listening pod; the loop's clock jumps
+    `STALL` s once, right after the kernel accepted the connection."""
     loop = asyncio.get_running_loop()
     offset = [0.0]
     real_time = loop.time
@@ -51,36 +78,8 @@ async def _forward_through_a_stall() -> tuple[int, frozenset[str]]:
     loop.time = lambda: real_time() + offset[0]  # type: ignore[method-assign]
     loop.sock_connect = sock_connect  # type: ignore[method-assign]
     server = PodServer("hello-world-a", lambda: NO_FAULT)
-    port = await server.start()
     try:
-        proxy = mesh.Proxy(
-            "gateway",
-            "istio-ingressgateway",
-            "cluster-a",
-            "network-a",
-            mesh.Locality("europe-west1", "europe-west1-b"),
-        )
-        pod = mesh.Endpoint(
-            "hello-world-a",
-            "cluster-a",
-            "network-a",
-            mesh.Locality("europe-west1", "europe-west1-b"),
-        )
-        config = mesh.ServiceConfig(
-            HOST,
-            destination_rule={
-                "host": HOST,
-                "trafficPolicy": {"outlierDetection": GUIDE_000_OUTLIER},
-            },
-        )
-        view = EndpointView(
-            HOST,
-            "cluster-a",
-            0.0,
-            (config, (pod,), {"hello-world-a": ("127.0.0.1", port)}),
-            proxy,
-        )
-        upstream = dataplane.Upstream(proxy, view)
+        upstream = _gateway_to(await server.start())
         async with aiohttp.ClientSession() as session:
             reply = await dataplane.forward(upstream, session, "GET", "/", {})
         assert stalled, "the request never connected"
@@ -95,3 +94,28 @@ def test_a_stalled_lab_does_not_eject_a_listening_pod() -> None:
     """The pod accepted the connection: the request is answered, nothing ejected."""
     status, ejected = asyncio.run(_forward_through_a_stall())
     assert (status, ejected) == (200, frozenset())
+
+
+async def _forward_to_a_pod_that_refuses() -> tuple[int, frozenset[str]]:
+    # A port held but not listened on: the kernel refuses connections to it, and
+    # nothing else on this machine can take it meanwhile.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        upstream = _gateway_to(held.getsockname()[1])
+        async with aiohttp.ClientSession() as session:
+            reply = await dataplane.forward(upstream, session, "GET", "/", {})
+    return reply.status, upstream.router.ejected()
+
+
+def test_a_refused_connection_ejects_the_pod_and_the_lab_log_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A real connect failure still counts (503, ejected on the first one), and
+    the ejection is in the lab's log with its cause."""
+    caplog.set_level(logging.INFO, logger=dataplane.log.name)
+    status, ejected = asyncio.run(_forward_to_a_pod_that_refuses())
+    assert (status, ejected) == (503, frozenset({"hello-world-a"}))
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        f"{HOST} at istio-ingressgateway: hello-world-a ejected by outlier"
+        " detection (connect failure)"
+    ]
