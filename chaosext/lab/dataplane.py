@@ -53,7 +53,14 @@ CONNECT_FAILURE = (
     "latest reset reason: remote connection failure, transport failure reason: "
     "delayed connect error: 111"
 )
-ATTEMPT_TIMEOUT = aiohttp.ClientTimeout(total=60.0, sock_connect=2.0)
+ATTEMPT_TIMEOUT = aiohttp.ClientTimeout(total=60.0)
+"""No connect timer: every pod listens on 127.0.0.1, where the kernel accepts or
+refuses a connect at once. Envoy's connect timeout (Istio's default 10 s) stands
+for a network that never answers, which the lab has not got; a timer on the
+loop's clock would time the lab's own stalls instead (a CPU-starved lab noticing
+an accepted connection late), and outlier detection would eject a healthy pod
+for it (tests/lab/test_dataplane_stall.py). `total` only bounds an attempt that
+hangs for a reason outside the model."""
 FAULT_ABORT = "fault filter abort"
 ROUTE_TIMEOUT = "upstream request timeout"
 PLAIN = {"content-type": "text/plain", "server": "istio-envoy"}
@@ -108,6 +115,21 @@ class Upstream:
             self._version = snapshot.version
             self._snapshot = snapshot
         return self._snapshot
+
+    def report(self, endpoint: str, status: int | None, now: float) -> None:
+        """One attempt's result to the router's outlier detection (None: connect
+        failure); an ejection it causes goes to the lab's log (`lab.log`), with
+        the result that caused it."""
+        was = endpoint in self.router.ejected()
+        self.router.report(endpoint, status, now)
+        if not was and endpoint in self.router.ejected():
+            log.info(
+                "%s at %s: %s ejected by outlier detection (%s)",
+                self.host,
+                self.proxy.name,
+                endpoint,
+                "connect failure" if status is None else status,
+            )
 
 
 @dataclass
@@ -169,7 +191,7 @@ async def forward(
         if clock() - began < timeout:
             raise  # not the route's timeout (cannot happen: attempts catch theirs)
     if trying[0]:
-        upstream.router.report(trying[0], 504, clock())
+        upstream.report(trying[0], 504, clock())
     return Reply(504, ROUTE_TIMEOUT.encode(), PLAIN, trying[0] or None, flags="UT")
 
 
@@ -220,13 +242,13 @@ async def _attempts(
             log.debug("%s: %s connect failure: %s", upstream.host, endpoint.name, exc)
             if endpoint.gateway and pod is not None:  # the gateway tried that pod
                 router.report_through(endpoint, pod.name, None, clock())
-            router.report(endpoint.name, None, clock())
+            upstream.report(endpoint.name, None, clock())
             tried.append(endpoint.name)
             continue
         assert pod is not None
         if endpoint.gateway:
             router.report_through(endpoint, pod.name, response.status, clock())
-        router.report(endpoint.name, response.status, clock())
+        upstream.report(endpoint.name, response.status, clock())
         reply_headers = {
             k: v
             for k, v in response.headers.items()

@@ -65,7 +65,10 @@ async def session(lab: Lab) -> None:
             assert entry["spec"]["hosts"] == ["in-ambient.httpbin.mesh.internal"]
         # Unlabelled in one cluster only: still global through the other.
         one.mutate(kinds.SERVICE, "httpbin", "in-ambient", relabel(None))
-        await asyncio.sleep(0.05)
+        # The store calls mesh control inline, which queues its reaction with
+        # call_soon; callbacks run in the order queued, so one turn of the loop
+        # runs that reaction before this task resumes (no time involved).
+        await asyncio.sleep(0)
         assert one.peek(se, "istio-system", SE_NAME) is not None
         stores["cluster2"].mutate(kinds.SERVICE, "httpbin", "in-ambient", relabel(None))
         await until(
