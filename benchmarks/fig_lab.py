@@ -10,13 +10,20 @@ For N = 2, 200 and 2000 pods per cluster (guide-000 with hello-world at N + N):
 - `lab_region_outage_2x2000` (not in quick): `chaos run region_outage.json` on a
   2 x 2000 lab started first (its start time and peak memory): the drill's verdict,
   wall time and restore, and the worst latency of cluster A's API (GET /version
-  every 50 ms from a thread) while the drill scales A to zero and back.
+  every 50 ms from a thread) while the drill scales A to zero and back;
+- `lab_api_worst_ms_scale_2x2000` (not in quick): cluster A's hello-world scaled
+  2000 -> 0 -> 2000 alone on a 2 x 2000 lab, the worst GET /version latency over
+  each scale (until the pods are gone / all Ready again). Alone:
+  `.venv/bin/python benchmarks/fig_lab.py --scale [--busy N]` (N busy loops on
+  the machine's cores while it runs).
 
 `figures(quick)` yields (name, value) pairs; quick skips 2000 (noted in its value)
 and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
 """
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -199,6 +206,59 @@ def region_outage(pods: int, directory: Path) -> str:
     return text + (f"; {reasons[0]}" if reasons and verdict != "passed" else "")
 
 
+def _pods_in(info: runtime.LabInfo, cluster: str) -> tuple[int, int]:
+    """(pods, Ready pods) of hello-world in `cluster`, over its API."""
+    configuration: dict[str, Any] = {"kubeconfig": str(info.kubeconfig)}
+    with clusters.connect(cluster, configuration) as api:
+        pods = api.core.list_namespaced_pod(NAMESPACE, label_selector=SELECTOR).items
+    ready = sum(
+        1
+        for p in pods
+        if any(
+            c.type == "Ready" and c.status == "True"
+            for c in (p.status.conditions or [])
+        )
+    )
+    return len(pods), ready
+
+
+def _scale(info: runtime.LabInfo, cluster: str, replicas: int) -> None:
+    configuration: dict[str, Any] = {"kubeconfig": str(info.kubeconfig)}
+    with clusters.connect(cluster, configuration) as api:
+        api.apps.patch_namespaced_deployment_scale(
+            "hello-world", NAMESPACE, {"spec": {"replicas": replicas}}
+        )
+
+
+def scale_stall(pods: int, directory: Path) -> str:
+    """Cluster A's hello-world scaled `pods` -> 0 -> `pods` on a 2 x `pods` lab:
+    the worst GET /version latency over each scale (until done, 120 s at most)."""
+    path = variant(pods, directory)
+    with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as state:
+        info = runtime.start_lab(str(path), state)
+        try:
+            text = []
+            for replicas, done in ((0, (0, 0)), (pods, (pods, pods))):
+                with ApiPoller(info, "cluster-a") as poller:
+                    began = time.perf_counter()
+                    _scale(info, "cluster-a", replicas)
+                    while _pods_in(info, "cluster-a") != done:
+                        if time.perf_counter() - began > 120:
+                            raise RuntimeError(f"scale to {replicas} not done in 120 s")
+                        time.sleep(0.2)
+                    seconds = time.perf_counter() - began
+                    time.sleep(1.0)  # the pushes and records that follow
+                worst = max(poller.latencies, default=float("nan")) * 1000
+                text.append(
+                    f"to {replicas}: worst {worst:.0f} ms over "
+                    f"{len(poller.latencies)} GET /version ({poller.failures} "
+                    f"failed), done in {seconds:.1f} s"
+                )
+            return "; ".join(text) + f"; lab peak RSS {peak_rss_mb(info.pid):.0f} MB"
+        finally:
+            runtime.stop_lab(state)
+
+
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
     """Lab start, memory and resolver cost at each size (quick: 2 and 200, once)."""
     with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
@@ -210,9 +270,32 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
                 continue
             yield from measure(pods, 1 if quick else 3, Path(tmp))
         if not quick:
+            yield "lab_api_worst_ms_scale_2x2000", scale_stall(2000, Path(tmp))
             yield "lab_region_outage_2x2000", region_outage(2000, Path(tmp))
 
 
+def _busy(loops: int) -> list[subprocess.Popen[bytes]]:
+    """`loops` busy processes (`yes`), to measure under CPU contention."""
+    return [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(loops)]
+
+
 if __name__ == "__main__":
-    for figure, value in figures("--quick" in sys.argv[1:]):
-        print(f"{figure}: {value}", flush=True)
+    args = sys.argv[1:]
+    busy = _busy(int(args[args.index("--busy") + 1]) if "--busy" in args else 0)
+    try:
+        if "--scale" in args:
+            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
+                result = scale_stall(2000, Path(tmp))
+            load = os.getloadavg()[0]
+            print(
+                f"lab_api_worst_ms_scale_2x2000: {result} (load {load:.1f},"
+                f" {len(busy)} busy loops)",
+                flush=True,
+            )
+        else:
+            for figure, value in figures("--quick" in args):
+                print(f"{figure}: {value}", flush=True)
+    finally:
+        for process in busy:
+            process.terminate()
+            process.wait()
