@@ -15,12 +15,14 @@ For N = 2, 200 and 2000 pods per cluster (guide-000 with hello-world at N + N):
   2000 -> 0 -> 2000 alone on a 2 x 2000 lab, the worst GET /version latency over
   each scale (until the pods are gone / all Ready again). Alone:
   `.venv/bin/python benchmarks/fig_lab.py --scale [--busy N]` (N busy loops on
-  the machine's cores while it runs).
+  the machine's cores while it runs; `--drill` runs `lab_region_outage_2x2000`
+  alone the same way).
 
 `figures(quick)` yields (name, value) pairs; quick skips 2000 (noted in its value)
 and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
 """
 
+import json
 import os
 import statistics
 import subprocess
@@ -206,20 +208,14 @@ def region_outage(pods: int, directory: Path) -> str:
     return text + (f"; {reasons[0]}" if reasons and verdict != "passed" else "")
 
 
-def _pods_in(info: runtime.LabInfo, cluster: str) -> tuple[int, int]:
-    """(pods, Ready pods) of hello-world in `cluster`, over its API."""
+def _deployment(info: runtime.LabInfo, cluster: str) -> tuple[int, int]:
+    """(replicas, Ready replicas) of hello-world in `cluster` from its Deployment's
+    status: a small read (a list of 2,000 pods would hold the lab's loop itself
+    for ~0.1 s while it is serialized)."""
     configuration: dict[str, Any] = {"kubeconfig": str(info.kubeconfig)}
     with clusters.connect(cluster, configuration) as api:
-        pods = api.core.list_namespaced_pod(NAMESPACE, label_selector=SELECTOR).items
-    ready = sum(
-        1
-        for p in pods
-        if any(
-            c.type == "Ready" and c.status == "True"
-            for c in (p.status.conditions or [])
-        )
-    )
-    return len(pods), ready
+        status = api.apps.read_namespaced_deployment("hello-world", NAMESPACE).status
+    return status.replicas or 0, status.ready_replicas or 0
 
 
 def _scale(info: runtime.LabInfo, cluster: str, replicas: int) -> None:
@@ -230,33 +226,77 @@ def _scale(info: runtime.LabInfo, cluster: str, replicas: int) -> None:
         )
 
 
+PROBE_DIR = Path(__file__).resolve().parent / "loopprobe"
+
+
+def _held(probe: Path, began: float, ended: float) -> str:
+    """The longest CPU the lab's loop was held between `began` and `ended`
+    (monotonic), by one callback and by one garbage collection
+    (`loopprobe/sitecustomize.py`)."""
+    records = [json.loads(line) for line in probe.read_text().splitlines()]
+    inside = [r for r in records if began <= r["at"] <= ended]
+    gcs = [r for r in inside if r["what"].startswith("gc ")]
+    steps = [r for r in inside if not r["what"].startswith("gc ")]
+    text = []
+    for name, found in (("callback", steps), ("gc", gcs)):
+        worst = max(found, key=lambda r: r["cpu"], default=None)
+        text.append(
+            f"{name} {worst['cpu'] * 1000:.0f} ms CPU ({worst['what'][:100]})"
+            if worst
+            else f"no {name} over 20 ms CPU"
+        )
+    return "loop held at most: " + ", ".join(text)
+
+
 def scale_stall(pods: int, directory: Path) -> str:
     """Cluster A's hello-world scaled `pods` -> 0 -> `pods` on a 2 x `pods` lab:
-    the worst GET /version latency over each scale (until done, 120 s at most)."""
+    the worst GET /version latency over each scale (until the Deployment's status
+    says done, and 2 s more; 120 s at most)
+    and the longest CPU the lab's event loop was held (the probe)."""
     path = variant(pods, directory)
+    probe = directory / "loop-probe.jsonl"
+    os.environ["MESHDRILL_LOOP_PROBE"] = str(probe)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(PROBE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    windows: list[tuple[float, float]] = []
+    pythonpath = os.environ.get("PYTHONPATH")
     with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as state:
-        info = runtime.start_lab(str(path), state)
+        try:
+            info = runtime.start_lab(str(path), state)
+        finally:
+            del os.environ["MESHDRILL_LOOP_PROBE"]
+            if pythonpath is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = pythonpath
         try:
             text = []
             for replicas, done in ((0, (0, 0)), (pods, (pods, pods))):
                 with ApiPoller(info, "cluster-a") as poller:
                     began = time.perf_counter()
+                    opened = time.monotonic()
                     _scale(info, "cluster-a", replicas)
-                    while _pods_in(info, "cluster-a") != done:
+                    while _deployment(info, "cluster-a") != done:
                         if time.perf_counter() - began > 120:
-                            raise RuntimeError(f"scale to {replicas} not done in 120 s")
+                            raise RuntimeError(f"scale to {replicas} not done")
                         time.sleep(0.2)
                     seconds = time.perf_counter() - began
-                    time.sleep(1.0)  # the pushes and records that follow
+                    time.sleep(2.0)  # the pods' ends, the pushes and records
+                    windows.append((opened, time.monotonic()))
                 worst = max(poller.latencies, default=float("nan")) * 1000
                 text.append(
                     f"to {replicas}: worst {worst:.0f} ms over "
                     f"{len(poller.latencies)} GET /version ({poller.failures} "
                     f"failed), done in {seconds:.1f} s"
                 )
-            return "; ".join(text) + f"; lab peak RSS {peak_rss_mb(info.pid):.0f} MB"
+            rss = peak_rss_mb(info.pid)
         finally:
             runtime.stop_lab(state)
+    for i, (opened, closed) in enumerate(windows):
+        held = _held(probe, opened, closed) if probe.exists() else "no probe"
+        text[i] += "; " + held
+    return " | ".join(text) + f" | lab peak RSS {rss:.0f} MB"
 
 
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
@@ -283,7 +323,16 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     busy = _busy(int(args[args.index("--busy") + 1]) if "--busy" in args else 0)
     try:
-        if "--scale" in args:
+        if "--drill" in args:
+            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
+                result = region_outage(2000, Path(tmp))
+            load = os.getloadavg()[0]
+            print(
+                f"lab_region_outage_2x2000: {result} (load {load:.1f},"
+                f" {len(busy)} busy loops)",
+                flush=True,
+            )
+        elif "--scale" in args:
             with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
                 result = scale_stall(2000, Path(tmp))
             load = os.getloadavg()[0]
