@@ -258,9 +258,10 @@ class ControlPlane:
 
     async def _paced_push(self) -> None:
         """`flush` a view at a time, handing the loop over every `pacing.SLICE`
-        (a host with thousands of endpoints costs a record per view): each view is
-        offered the host's endpoints as they are when its turn comes, at that
-        moment. The next push waits `PUSH_SHARE` times the loop time this one
+        (a host with thousands of endpoints costs a record per view): every view
+        of a host is offered the same state (the host's when its turn came; a
+        change meanwhile marks it for the next push), each at the moment its own
+        turn comes. The next push waits `PUSH_SHARE` times the loop time this one
         held."""
         pacer = Pacer()
         held = 0.0
@@ -283,10 +284,10 @@ class ControlPlane:
     def _push(self, host: str) -> Iterator[None]:
         """Offer `host`'s state to each of its views, yielding after each."""
         configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
+        built = self.index.endpoints(host)  # one state for every view of the host
         for view in list(self._views.get(host, ())):
             if view.proxy_cluster in self.paused:
                 continue  # keeps its last snapshot: istiod is down
-            built = self.index.endpoints(host)  # shared until the host changes
             key = (view.proxy_cluster, view.proxy_namespace)
             config = configs.get(key)
             if config is None:
