@@ -10,13 +10,22 @@ For N = 2, 200 and 2000 pods per cluster (guide-000 with hello-world at N + N):
 - `lab_region_outage_2x2000` (not in quick): `chaos run region_outage.json` on a
   2 x 2000 lab started first (its start time and peak memory): the drill's verdict,
   wall time and restore, and the worst latency of cluster A's API (GET /version
-  every 50 ms from a thread) while the drill scales A to zero and back.
+  every 50 ms from a thread) while the drill scales A to zero and back;
+- `lab_api_worst_ms_scale_2x2000` (not in quick): cluster A's hello-world scaled
+  2000 -> 0 -> 2000 alone on a 2 x 2000 lab, the worst GET /version latency over
+  each scale (until the pods are gone / all Ready again). Alone:
+  `.venv/bin/python benchmarks/fig_lab.py --scale [--busy N]` (N busy loops on
+  the machine's cores while it runs; `--drill` runs `lab_region_outage_2x2000`
+  alone the same way).
 
 `figures(quick)` yields (name, value) pairs; quick skips 2000 (noted in its value)
 and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
 """
 
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -199,6 +208,97 @@ def region_outage(pods: int, directory: Path) -> str:
     return text + (f"; {reasons[0]}" if reasons and verdict != "passed" else "")
 
 
+def _deployment(info: runtime.LabInfo, cluster: str) -> tuple[int, int]:
+    """(replicas, Ready replicas) of hello-world in `cluster` from its Deployment's
+    status: a small read (a list of 2,000 pods would hold the lab's loop itself
+    for ~0.1 s while it is serialized)."""
+    configuration: dict[str, Any] = {"kubeconfig": str(info.kubeconfig)}
+    with clusters.connect(cluster, configuration) as api:
+        status = api.apps.read_namespaced_deployment("hello-world", NAMESPACE).status
+    return status.replicas or 0, status.ready_replicas or 0
+
+
+def _scale(info: runtime.LabInfo, cluster: str, replicas: int) -> None:
+    configuration: dict[str, Any] = {"kubeconfig": str(info.kubeconfig)}
+    with clusters.connect(cluster, configuration) as api:
+        api.apps.patch_namespaced_deployment_scale(
+            "hello-world", NAMESPACE, {"spec": {"replicas": replicas}}
+        )
+
+
+PROBE_DIR = Path(__file__).resolve().parent / "loopprobe"
+
+
+def _held(probe: Path, began: float, ended: float) -> str:
+    """The longest CPU the lab's loop was held between `began` and `ended`
+    (monotonic), by one callback and by one garbage collection
+    (`loopprobe/sitecustomize.py`)."""
+    records = [json.loads(line) for line in probe.read_text().splitlines()]
+    inside = [r for r in records if began <= r["at"] <= ended]
+    gcs = [r for r in inside if r["what"].startswith("gc ")]
+    steps = [r for r in inside if not r["what"].startswith("gc ")]
+    text = []
+    for name, found in (("callback", steps), ("gc", gcs)):
+        worst = max(found, key=lambda r: r["cpu"], default=None)
+        text.append(
+            f"{name} {worst['cpu'] * 1000:.0f} ms CPU ({worst['what'][:100]})"
+            if worst
+            else f"no {name} over 20 ms CPU"
+        )
+    return "loop held at most: " + ", ".join(text)
+
+
+def scale_stall(pods: int, directory: Path) -> str:
+    """Cluster A's hello-world scaled `pods` -> 0 -> `pods` on a 2 x `pods` lab:
+    the worst GET /version latency over each scale (until the Deployment's status
+    says done, and 2 s more; 120 s at most)
+    and the longest CPU the lab's event loop was held (the probe)."""
+    path = variant(pods, directory)
+    probe = directory / "loop-probe.jsonl"
+    os.environ["MESHDRILL_LOOP_PROBE"] = str(probe)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(PROBE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    windows: list[tuple[float, float]] = []
+    pythonpath = os.environ.get("PYTHONPATH")
+    with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as state:
+        try:
+            info = runtime.start_lab(str(path), state)
+        finally:
+            del os.environ["MESHDRILL_LOOP_PROBE"]
+            if pythonpath is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = pythonpath
+        try:
+            text = []
+            for replicas, done in ((0, (0, 0)), (pods, (pods, pods))):
+                with ApiPoller(info, "cluster-a") as poller:
+                    began = time.perf_counter()
+                    opened = time.monotonic()
+                    _scale(info, "cluster-a", replicas)
+                    while _deployment(info, "cluster-a") != done:
+                        if time.perf_counter() - began > 120:
+                            raise RuntimeError(f"scale to {replicas} not done")
+                        time.sleep(0.2)
+                    seconds = time.perf_counter() - began
+                    time.sleep(2.0)  # the pods' ends, the pushes and records
+                    windows.append((opened, time.monotonic()))
+                worst = max(poller.latencies, default=float("nan")) * 1000
+                text.append(
+                    f"to {replicas}: worst {worst:.0f} ms over "
+                    f"{len(poller.latencies)} GET /version ({poller.failures} "
+                    f"failed), done in {seconds:.1f} s"
+                )
+            rss = peak_rss_mb(info.pid)
+        finally:
+            runtime.stop_lab(state)
+    for i, (opened, closed) in enumerate(windows):
+        held = _held(probe, opened, closed) if probe.exists() else "no probe"
+        text[i] += "; " + held
+    return " | ".join(text) + f" | lab peak RSS {rss:.0f} MB"
+
+
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
     """Lab start, memory and resolver cost at each size (quick: 2 and 200, once)."""
     with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
@@ -210,9 +310,41 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
                 continue
             yield from measure(pods, 1 if quick else 3, Path(tmp))
         if not quick:
+            yield "lab_api_worst_ms_scale_2x2000", scale_stall(2000, Path(tmp))
             yield "lab_region_outage_2x2000", region_outage(2000, Path(tmp))
 
 
+def _busy(loops: int) -> list[subprocess.Popen[bytes]]:
+    """`loops` busy processes (`yes`), to measure under CPU contention."""
+    return [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(loops)]
+
+
 if __name__ == "__main__":
-    for figure, value in figures("--quick" in sys.argv[1:]):
-        print(f"{figure}: {value}", flush=True)
+    args = sys.argv[1:]
+    busy = _busy(int(args[args.index("--busy") + 1]) if "--busy" in args else 0)
+    try:
+        if "--drill" in args:
+            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
+                result = region_outage(2000, Path(tmp))
+            load = os.getloadavg()[0]
+            print(
+                f"lab_region_outage_2x2000: {result} (load {load:.1f},"
+                f" {len(busy)} busy loops)",
+                flush=True,
+            )
+        elif "--scale" in args:
+            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
+                result = scale_stall(2000, Path(tmp))
+            load = os.getloadavg()[0]
+            print(
+                f"lab_api_worst_ms_scale_2x2000: {result} (load {load:.1f},"
+                f" {len(busy)} busy loops)",
+                flush=True,
+            )
+        else:
+            for figure, value in figures("--quick" in args):
+                print(f"{figure}: {value}", flush=True)
+    finally:
+        for process in busy:
+            process.terminate()
+            process.wait()

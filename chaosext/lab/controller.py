@@ -120,7 +120,7 @@ class Controller:
         async for deploy in self._current(kinds.DEPLOYMENT, pacer):
             self.update_status(deploy)
         await pacer.turn()
-        endpointslices.sync(self.store)
+        await endpointslices.sync(self.store, pacer)
 
     async def _current(self, kind: kinds.Kind, pacer: Pacer) -> AsyncIterator[Obj]:
         """The objects of `kind` as they are after each turn of the loop (those

@@ -4,7 +4,8 @@
 Endpoints are kept incrementally by `endpointindex.EndpointIndex` (a pod event costs
 that pod only). Store events only mark hosts dirty; one push per dirty host is made
 on the event loop soon after (at most one every `PUSH_INTERVAL` under churn, as
-istiod debounces), so an API write never waits for proxy work. Each push offers
+istiod debounces), a view at a time with the loop handed over between (`pacing`),
+so neither an API write nor an API read waits for proxy work. Each push offers
 every view of the host one snapshot; a view keeps its pending snapshots in order
 and shows the newest that is due. Locality comes from the pod's node labels. The
 routing config (DestinationRule, traffic distribution, mesh default) is read from
@@ -19,7 +20,7 @@ import asyncio
 import dataclasses
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from chaosext.lab.endpointindex import (
     EndpointIndex,
     service_hosts,
 )
+from chaosext.lab.pacing import Pacer
 from chaosext.lab.store import Event, Store
 from chaosext.mesh import kube, lookup, names
 
@@ -151,6 +153,8 @@ class ControlPlane:
         self._dirty_hosts: dict[str, bool] = {}  # host -> endpoints changed
         self._all_config = False
         self._flush_handle: asyncio.Handle | None = None
+        self._pushing = False
+        self._push_task: asyncio.Task[None] | None = None
         self._next_push = float("-inf")
         self.pushes = 0
         self.paused: set[str] = set()
@@ -213,7 +217,7 @@ class ControlPlane:
             self._schedule()
 
     def _schedule(self) -> None:
-        if self._flush_handle is not None or not self._views:
+        if self._flush_handle is not None or self._pushing or not self._views:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -222,38 +226,76 @@ class ControlPlane:
             return
         wait = self._next_push - self.clock()
         if wait > 0:
-            self._flush_handle = loop.call_later(wait, self.flush)
+            self._flush_handle = loop.call_later(wait, self._start_push)
         else:
-            self._flush_handle = loop.call_soon(self.flush)
+            self._flush_handle = loop.call_soon(self._start_push)
 
-    def flush(self) -> None:
-        """Offer every dirty host's state to its views, now."""
-        self._flush_handle = None
+    def _take(self) -> list[str]:
+        """The hosts to push now (every host after a config change)."""
         hosts = list(self._views) if self._all_config else list(self._dirty_hosts)
         self._dirty_hosts.clear()
         self._all_config = False
-        now = self.clock()
         self.pushes += 1
+        return hosts
+
+    def flush(self) -> None:
+        """Offer every dirty host's state to its views, now, in one go."""
+        self._flush_handle = None
+        hosts = self._take()
+        now = self.clock()
         try:
-            self._push(hosts, now)
+            for host in hosts:
+                for _ in self._push(host):
+                    pass
         finally:
             took = self.clock() - now
             self._next_push = now + took + max(PUSH_INTERVAL, PUSH_SHARE * took)
 
-    def _push(self, hosts: list[str], now: float) -> None:
-        for host in hosts:
-            configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
-            built = self.index.endpoints(host)
-            for view in self._views.get(host, ()):
-                if view.proxy_cluster in self.paused:
-                    continue  # keeps its last snapshot: istiod is down
-                key = (view.proxy_cluster, view.proxy_namespace)
-                config = configs.get(key)
-                if config is None:
-                    config = configs[key] = self.config(host, *key)
-                due = view.offer((config, built.endpoints, built.addresses), now)
-                if due is not None and self.recorder is not None:
-                    self.recorder.snapshot(view, due[1], due[0])
+    def _start_push(self) -> None:
+        self._flush_handle = None
+        self._pushing = True
+        self._push_task = asyncio.get_running_loop().create_task(self._paced_push())
+
+    async def _paced_push(self) -> None:
+        """`flush` a view at a time, handing the loop over every `pacing.SLICE`
+        (a host with thousands of endpoints costs a record per view): every view
+        of a host is offered the same state (the host's when its turn came; a
+        change meanwhile marks it for the next push), each at the moment its own
+        turn comes. The next push waits `PUSH_SHARE` times the loop time this one
+        held."""
+        pacer = Pacer()
+        held = 0.0
+        began = self.clock()
+        try:
+            for host in self._take():
+                for _ in self._push(host):
+                    held += self.clock() - began
+                    await pacer.turn()
+                    began = self.clock()
+        finally:
+            held += self.clock() - began
+            now = self.clock()
+            self._next_push = now + max(PUSH_INTERVAL, PUSH_SHARE * held)
+            self._pushing = False
+            self._push_task = None
+            if self._dirty_hosts or self._all_config:
+                self._schedule()
+
+    def _push(self, host: str) -> Iterator[None]:
+        """Offer `host`'s state to each of its views, yielding after each."""
+        configs: dict[tuple[str, str], mesh.ServiceConfig] = {}
+        built = self.index.endpoints(host)  # one state for every view of the host
+        for view in list(self._views.get(host, ())):
+            if view.proxy_cluster in self.paused:
+                continue  # keeps its last snapshot: istiod is down
+            key = (view.proxy_cluster, view.proxy_namespace)
+            config = configs.get(key)
+            if config is None:
+                config = configs[key] = self.config(host, *key)
+            due = view.offer((config, built.endpoints, built.addresses), self.clock())
+            if due is not None and self.recorder is not None:
+                self.recorder.snapshot(view, due[1], due[0])
+            yield
 
     def pause(self, cluster: str) -> None:
         """Stop pushing to the proxies of `cluster` (its istiod is down)."""

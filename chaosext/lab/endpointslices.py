@@ -2,10 +2,12 @@
 
 For every Service with a selector, one `Endpoints` object (same name; ready pods
 under `addresses`, the others under `notReadyAddresses`, terminating pods left
-out) and one `discovery.k8s.io/v1` EndpointSlice (`<service>-<rand5>`, labelled
-`kubernetes.io/service-name`, owned by the Service; terminating pods kept with
-their conditions), as kube-controller-manager keeps them. A Service without a
-selector keeps whatever endpoints its owner writes.
+out) and `discovery.k8s.io/v1` EndpointSlices of at most 100 endpoints each
+(`<service>-<rand5>`, labelled `kubernetes.io/service-name` and managed-by the
+endpointslice controller, owned by the Service; terminating pods kept with their
+conditions; one per port set; an endpoint stays in its slice, only slices that
+change are rewritten: `plan`), as kube-controller-manager keeps them. A Service
+without a selector keeps whatever endpoints its owner writes.
 """
 
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from chaosext.lab import kinds, selectors
 from chaosext.lab.kubelet import is_ready
 from chaosext.lab.objects import ZONE_LABEL
+from chaosext.lab.pacing import Pacer
 from chaosext.lab.replicaset import owner_reference
 from chaosext.lab.store import Obj, Store, timestamp
 
@@ -20,6 +23,8 @@ SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"
+MAX_ENDPOINTS_PER_SLICE = 100
+"""kube-controller-manager's `--max-endpoints-per-slice` default."""
 
 
 def _target_port(port: dict[str, Any], pod: Obj) -> int | None:
@@ -98,40 +103,57 @@ def endpoints_for(store: Store, service: Obj, pods: list[Obj]) -> Obj:
     return obj
 
 
-def slice_for(store: Store, service: Obj, pods: list[Obj]) -> Obj:
+PortKey = tuple[tuple[str, int, str], ...]
+Endpoints = list[dict[str, Any]]
+Update = tuple[Obj, PortKey, Endpoints]
+
+
+def _ports(service: Obj, pod: Obj) -> PortKey:
+    """The service's ports as this pod serves them (name, number, protocol)."""
+    out = []
+    for port in service["spec"].get("ports") or []:
+        number = _target_port(port, pod)
+        if number is not None:
+            out.append((port.get("name", ""), number, port.get("protocol", "TCP")))
+    return tuple(out)
+
+
+def _endpoint(store: Store, pod: Obj) -> dict[str, Any]:
+    node_name = pod["spec"].get("nodeName", "")
+    node = store.peek(kinds.NODE, "", node_name) if node_name else None
+    ready = is_ready(pod)
+    terminating = bool(pod["metadata"].get("deletionTimestamp"))
+    endpoint: dict[str, Any] = {
+        "addresses": [pod["status"]["podIP"]],
+        "conditions": {
+            "ready": ready and not terminating,
+            "serving": ready,
+            "terminating": terminating,
+        },
+        "targetRef": _ref(pod),
+        "nodeName": node_name,
+    }
+    zone = ((node or {}).get("metadata", {}).get("labels") or {}).get(ZONE_LABEL)
+    if zone:
+        endpoint["zone"] = zone
+    return endpoint
+
+
+def _key(endpoint: dict[str, Any]) -> str:
+    """An endpoint's identity across syncs: its pod's uid."""
+    return str((endpoint.get("targetRef") or {}).get("uid", ""))
+
+
+def _port_key(found: Obj) -> PortKey:
+    return tuple(
+        (p.get("name", ""), int(p["port"]), p.get("protocol", "TCP"))
+        for p in found.get("ports") or []
+    )
+
+
+def _slice(service: Obj, ports: PortKey, endpoints: list[dict[str, Any]]) -> Obj:
+    """A new EndpointSlice of `service` (its name generated: `<service>-<rand5>`)."""
     meta = service["metadata"]
-    ports: list[dict[str, Any]] = []
-    endpoints = []
-    for pod in pods:
-        if not ports:
-            for port in service["spec"].get("ports") or []:
-                number = _target_port(port, pod)
-                if number is not None:
-                    ports.append(
-                        {
-                            "name": port.get("name", ""),
-                            "port": number,
-                            "protocol": port.get("protocol", "TCP"),
-                        }
-                    )
-        node_name = pod["spec"].get("nodeName", "")
-        node = store.peek(kinds.NODE, "", node_name) if node_name else None
-        ready = is_ready(pod)
-        terminating = bool(pod["metadata"].get("deletionTimestamp"))
-        endpoint: dict[str, Any] = {
-            "addresses": [pod["status"]["podIP"]],
-            "conditions": {
-                "ready": ready and not terminating,
-                "serving": ready,
-                "terminating": terminating,
-            },
-            "targetRef": _ref(pod),
-            "nodeName": node_name,
-        }
-        zone = ((node or {}).get("metadata", {}).get("labels") or {}).get(ZONE_LABEL)
-        if zone:
-            endpoint["zone"] = zone
-        endpoints.append(endpoint)
     labels = dict(meta.get("labels") or {})
     labels[SERVICE_NAME] = meta["name"]
     labels[MANAGED_BY] = SLICE_CONTROLLER
@@ -146,8 +168,86 @@ def slice_for(store: Store, service: Obj, pods: list[Obj]) -> Obj:
         },
         "addressType": "IPv4",
         "endpoints": endpoints,
-        "ports": ports or None,
+        "ports": [
+            {"name": name, "port": number, "protocol": protocol}
+            for name, number, protocol in ports
+        ]
+        or None,
     }
+
+
+def plan(
+    existing: list[Obj],
+    wanted: dict[PortKey, dict[str, dict[str, Any]]],
+    limit: int = MAX_ENDPOINTS_PER_SLICE,
+) -> tuple[list[Update], list[tuple[PortKey, Endpoints]], list[Obj]]:
+    """The writes that bring a Service's slices (`existing`) to the endpoints
+    `wanted` (by port set, then pod uid), as the EndpointSlice controller makes
+    them: an endpoint stays in the slice it is in; a slice whose endpoints all
+    went is deleted; new endpoints fill the slices being rewritten anyway, then
+    new slices of at most `limit`, the last of them going into an unchanged
+    slice with room if there is one. Returns (updates: slice, ports, endpoints),
+    creates (ports, endpoints) and deletes; unchanged slices are in none. With no
+    endpoint at all, one slice is kept (or made) empty, ports unset (the
+    controller's placeholder)."""
+    updates: list[Update] = []
+    creates: list[tuple[PortKey, Endpoints]] = []
+    deletes: list[Obj] = []
+    unchanged: list[Update] = []
+    left = {ports: dict(endpoints) for ports, endpoints in wanted.items()}
+    for found in existing:
+        ports = _port_key(found)
+        remaining = left.get(ports, {})
+        kept = []
+        changed = False
+        for endpoint in found.get("endpoints") or []:
+            want = remaining.pop(_key(endpoint), None)
+            if want is None:
+                changed = True
+                continue
+            changed = changed or want != endpoint
+            kept.append(want)
+        if not kept:
+            deletes.append(found)
+        elif changed:
+            updates.append((found, ports, kept))
+        else:
+            unchanged.append((found, ports, kept))
+    for ports, remaining in left.items():
+        new = list(remaining.values())
+        for _, their_ports, endpoints in updates:
+            if their_ports == ports and new and len(endpoints) < limit:
+                room = limit - len(endpoints)
+                endpoints += new[:room]
+                new = new[room:]
+        while new:
+            chunk, new = new[:limit], new[limit:]
+            if not new:  # the last, partial chunk: into an unchanged slice?
+                roomy = next(
+                    (
+                        u
+                        for u in unchanged
+                        if u[1] == ports and len(u[2]) + len(chunk) <= limit
+                    ),
+                    None,
+                )
+                if roomy is not None:
+                    unchanged.remove(roomy)
+                    updates.append((roomy[0], ports, roomy[2] + chunk))
+                    break
+            creates.append((ports, chunk))
+    if not updates and not creates and not unchanged:
+        placeholder = next(
+            (f for f in deletes if not f.get("endpoints") and not f.get("ports")),
+            deletes[0] if deletes else None,
+        )
+        if placeholder is None:
+            creates.append(((), []))
+        else:
+            deletes.remove(placeholder)
+            if placeholder.get("endpoints") or placeholder.get("ports"):
+                updates.append((placeholder, (), []))
+    return updates, creates, deletes
 
 
 def _write(store: Store, kind: kinds.Kind, current: Obj | None, wanted: Obj) -> None:
@@ -172,24 +272,33 @@ def _write(store: Store, kind: kinds.Kind, current: Obj | None, wanted: Obj) -> 
     store.replace(kind, merged)
 
 
-def sync(store: Store) -> None:
-    """Bring every selector Service's Endpoints and EndpointSlice up to date."""
+async def sync(store: Store, pacer: Pacer) -> None:
+    """Bring every selector Service's Endpoints and EndpointSlices up to date,
+    handing the loop over between writes and while it reads the pods (`pacing`):
+    a big Service's slices are written a slice at a time, only those that
+    changed. What changed during a turn is seen by the next pass (every pod and
+    Service event wakes the controller)."""
     services = {}
     for service in store.objects(kinds.SERVICE):
         if service["spec"].get("selector"):
             meta = service["metadata"]
             services[(meta["namespace"], meta["name"])] = service
-    slices: dict[tuple[str, str], Obj] = {}
+    slices: dict[tuple[str, str], list[Obj]] = {}
     for found in list(store.objects(kinds.ENDPOINT_SLICE)):
         labels = found["metadata"].get("labels") or {}
         if labels.get(MANAGED_BY) != SLICE_CONTROLLER:
             continue
         key = (found["metadata"]["namespace"], labels.get(SERVICE_NAME, ""))
-        if key not in services or key in slices:
+        if key not in services:
             store.delete(kinds.ENDPOINT_SLICE, key[0], found["metadata"]["name"])
         else:
-            slices[key] = found
+            slices.setdefault(key, []).append(found)
     for key, service in services.items():
+        await pacer.turn()
+        current = store.peek(kinds.SERVICE, *key)
+        if current is None or not current["spec"].get("selector"):
+            continue
+        service = current
         pods = _pods(store, service)
         _write(
             store,
@@ -197,12 +306,34 @@ def sync(store: Store) -> None:
             store.peek(kinds.ENDPOINTS, *key),
             endpoints_for(store, service, pods),
         )
-        _write(
-            store,
-            kinds.ENDPOINT_SLICE,
-            slices.get(key),
-            slice_for(store, service, pods),
-        )
+        wanted: dict[PortKey, dict[str, dict[str, Any]]] = {}
+        for pod in pods:
+            await pacer.turn()
+            ports = _ports(service, pod)
+            endpoint = _endpoint(store, pod)
+            wanted.setdefault(ports, {})[_key(endpoint)] = endpoint
+        names = [listed["metadata"]["name"] for listed in slices.get(key, [])]
+        peeked = [store.peek(kinds.ENDPOINT_SLICE, key[0], name) for name in names]
+        existing = [found for found in peeked if found is not None]
+        updates, creates, deletes = plan(existing, wanted)
+        for found in deletes:
+            await pacer.turn()
+            if store.peek(kinds.ENDPOINT_SLICE, key[0], found["metadata"]["name"]):
+                store.delete(kinds.ENDPOINT_SLICE, key[0], found["metadata"]["name"])
+        for found, ports, endpoints in updates:
+            await pacer.turn()
+            current_slice = store.peek(
+                kinds.ENDPOINT_SLICE, key[0], found["metadata"]["name"]
+            )
+            _write(
+                store,
+                kinds.ENDPOINT_SLICE,
+                current_slice,
+                _slice(service, ports, endpoints),
+            )
+        for ports, endpoints in creates:
+            await pacer.turn()
+            store.create(kinds.ENDPOINT_SLICE, _slice(service, ports, endpoints))
     for found in list(store.objects(kinds.ENDPOINTS)):
         key = (found["metadata"]["namespace"], found["metadata"]["name"])
         ours = TRIGGER in (found["metadata"].get("annotations") or {})

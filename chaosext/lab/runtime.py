@@ -304,9 +304,11 @@ async def serve(
         loop.add_signal_handler(signum, stop.set)
     state_path = _state_path(state_dir)
     pacing.fewer_collections()
+    freezer: asyncio.Task[None] | None = None
     try:
         await lab.start()
         pacing.keep_started()
+        freezer = asyncio.create_task(pacing.keep_collected())
         ca_pem = (state_dir / tls.CA_FILE).read_bytes()
         config = kubeconfig.write(
             state_dir / KUBECONFIG_FILE, lab.urls(), lab.token, ca_pem
@@ -330,6 +332,8 @@ async def serve(
         await stop.wait()
         log.info("lab %s stopping", topo.name)
     finally:
+        if freezer is not None:
+            freezer.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         current = read_state(state_dir)
