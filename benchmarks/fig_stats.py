@@ -100,7 +100,13 @@ class _EvenSource:
         self.clock.now += 0.05
         answers = [self.rng.choice(("pod-a", "pod-b")) for _ in range(count)]
         times = [start + 0.05 * (i + 1) / count for i in range(count)]
-        return Sample(answers, times, [], {}, count, start, self.clock.now)
+        return Sample(
+            answers=answers,
+            answer_times=times,
+            total=count,
+            started_at=start,
+            finished_at=self.clock.now,
+        )
 
     def describe(self) -> str:
         return "simulated 50/50"
