@@ -22,4 +22,5 @@ def test_simulated_correct_waits_pass(fig_stats) -> None:  # type: ignore[no-unt
     """Five simulated 50/50 waits through probes.wait_loop: each converges within."""
     failed, used = fig_stats.false_fails(5)
     assert failed == 0
-    assert len(used) == 5 and all(n >= 150 for n in used)
+    assert len(used) == 5
+    assert min(used) >= 150  # three batches of 50 at least
