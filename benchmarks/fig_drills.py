@@ -168,12 +168,24 @@ def transition_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
     return spans
 
 
+# Probes that only wait for the lab to start or stop a Deployment's pods
+POD_WAITS = {("probes.deployments", "deployment_ready")}
+
+
 def action_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
-    """(start, end) of every action the run and its rollbacks ran."""
+    """(start, end) of every action the run and its rollbacks ran, and of every
+    probe that only waits for pods to become Ready (POD_WAITS)."""
+
+    def waits_on_pods(activity: dict[str, Any]) -> bool:
+        if activity.get("type") == "action":
+            return True
+        provider = activity.get("provider") or {}
+        return (provider.get("module"), provider.get("func")) in POD_WAITS
+
     return [
         (_utc(item["start"]), _utc(item["end"]))
         for item in [*journal.get("run", []), *journal.get("rollbacks", [])]
-        if item.get("activity", {}).get("type") == "action"
+        if waits_on_pods(item.get("activity") or {})
         and item.get("start")
         and item.get("end")
     ]
@@ -182,9 +194,10 @@ def action_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
 def pods_starting(
     journal: dict[str, Any], records: list[dict[str, Any]]
 ) -> list[tuple[float, float]]:
-    """The spans, inside actions, when a pod the lab was starting (created, not
-    yet answering: scheduling, start, `ready_after`) existed. The lab imposes
-    these on an action that waits for its pods."""
+    """The spans, inside actions (and probes that wait for pods to be Ready),
+    when a pod the lab was starting (created, not yet answering: scheduling,
+    start, `ready_after`) existed. The lab imposes these on whatever waits for
+    its pods."""
     starting = [
         (float(r["since"]), float(r["at"]))
         for r in records
