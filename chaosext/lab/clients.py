@@ -32,19 +32,13 @@ EXEC_TIMEOUT = 300.0  # seconds an exec'd command may run
 
 def waypoint_deployment(waypoint: Waypoint) -> Obj:
     """The waypoint's Deployment, as istiod would create it for the Gateway."""
-    container = {
-        "name": "istio-proxy",
-        "image": "docker.io/istio/proxyv2:1.30.3",
-        "ports": [{"containerPort": 15008, "protocol": "TCP"}],
-    }
-    return objects.deployment(
+    return objects.proxy_deployment(
         waypoint.name,
         waypoint.namespace,
         dict(waypoint.labels),
-        1,
-        container,
-        {objects.ROLE_ANNOTATION: WAYPOINT_ROLE},
-        {objects.ZONE_LABEL: waypoint.zone},
+        15008,
+        WAYPOINT_ROLE,
+        waypoint.zone,
     )
 
 

@@ -57,19 +57,8 @@ WaypointKey = tuple[str, str, str]  # cluster, namespace, name
 def waypoint_objects(name: str, namespace: str, zone: str) -> list[Obj]:
     """The Deployment and Service istiod makes for a waypoint Gateway."""
     labels = {GATEWAY_NAME_LABEL: name, "istio.io/dataplane-mode": "none"}
-    container = {
-        "name": "istio-proxy",
-        "image": "docker.io/istio/proxyv2:1.30.3",
-        "ports": [{"containerPort": 15008, "protocol": "TCP"}],
-    }
-    deployment = objects.deployment(
-        name,
-        namespace,
-        labels,
-        1,
-        container,
-        {objects.ROLE_ANNOTATION: "waypoint"},
-        {objects.ZONE_LABEL: zone},
+    deployment = objects.proxy_deployment(
+        name, namespace, labels, 15008, "waypoint", zone
     )
     service: Obj = {
         "apiVersion": "v1",
@@ -89,8 +78,8 @@ def waypoint_objects(name: str, namespace: str, zone: str) -> list[Obj]:
 
 
 def eastwest_objects(cluster: Cluster, zone: str) -> list[Obj]:
-    """The east-west gateway of a cluster's network: its locality labels stand for
-    every endpoint of this network that remote networks reach through it."""
+    """The east-west gateway of a cluster's network: its Service (labelled with
+    the network, given an address) is how istiod knows it (`mesh.kube`)."""
     labels = {
         "app": EASTWEST,
         "istio": "eastwestgateway",
@@ -98,19 +87,8 @@ def eastwest_objects(cluster: Cluster, zone: str) -> list[Obj]:
         objects.REGION_LABEL: cluster.region,
         objects.ZONE_LABEL: zone,
     }
-    container = {
-        "name": "istio-proxy",
-        "image": "docker.io/istio/proxyv2:1.30.3",
-        "ports": [{"containerPort": 15443, "protocol": "TCP"}],
-    }
-    deployment = objects.deployment(
-        EASTWEST,
-        ROOT_NAMESPACE,
-        labels,
-        1,
-        container,
-        {objects.ROLE_ANNOTATION: "gateway"},
-        {objects.ZONE_LABEL: zone},
+    deployment = objects.proxy_deployment(
+        EASTWEST, ROOT_NAMESPACE, labels, 15443, "gateway", zone
     )
     ports = [("status-port", 15021), ("tls", 15443), ("tls-hbone", 15008)]
     service: Obj = {

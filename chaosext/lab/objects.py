@@ -176,21 +176,26 @@ def kubernetes_service() -> Obj:
     }
 
 
-def gateway_deployment(name: str, ns: str, labels: dict[str, str], zone: str) -> Obj:
+PROXY_IMAGE = "docker.io/istio/proxyv2:1.30.3"
+
+
+def proxy_deployment(
+    name: str, ns: str, labels: dict[str, str], port: int, role: str, zone: str
+) -> Obj:
+    """One replica of Istio's proxy image in `zone`: a gateway, waypoint or the
+    east-west gateway (`role`: the lab's role annotation; it serves nothing)."""
     container = {
         "name": "istio-proxy",
-        "image": "docker.io/istio/proxyv2:1.30.3",
-        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+        "image": PROXY_IMAGE,
+        "ports": [{"containerPort": port, "protocol": "TCP"}],
     }
     return deployment(
-        name,
-        ns,
-        labels,
-        1,
-        container,
-        {ROLE_ANNOTATION: "gateway"},
-        {ZONE_LABEL: zone},
+        name, ns, labels, 1, container, {ROLE_ANNOTATION: role}, {ZONE_LABEL: zone}
     )
+
+
+def gateway_deployment(name: str, ns: str, labels: dict[str, str], zone: str) -> Obj:
+    return proxy_deployment(name, ns, labels, 8080, "gateway", zone)
 
 
 def gateway_service(name: str, ns: str, labels: dict[str, str], port: int) -> Obj:

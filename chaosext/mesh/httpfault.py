@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from chaosext.mesh import kube
+
 API_VERSION = "networking.istio.io/v1alpha3"
 KIND = "EnvoyFilter"
 FAULT_FILTER = "envoy.filters.http.fault"
@@ -77,15 +79,10 @@ def envoy_filter(
     annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The EnvoyFilter putting `fault` on the inbound listener of the selected pods."""
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
-    if labels:
-        metadata["labels"] = dict(labels)
-    if annotations:
-        metadata["annotations"] = dict(annotations)
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": metadata,
+        "metadata": kube.object_meta(name, namespace, labels, annotations),
         "spec": {
             "workloadSelector": {"labels": dict(workload_labels)},
             "configPatches": [

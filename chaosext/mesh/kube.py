@@ -31,6 +31,22 @@ def _meta(obj: Obj | None, key: str) -> Mapping[str, str]:
     return ((obj or {}).get("metadata") or {}).get(key) or {}
 
 
+def object_meta(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """`metadata` for an object to create: name, namespace, labels, annotations
+    (the last two only when given)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels:
+        metadata["labels"] = dict(labels)
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return metadata
+
+
 def labels(obj: Obj | None) -> Mapping[str, str]:
     """`metadata.labels` ({} when absent)."""
     return _meta(obj, "labels")

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chaosext.mesh import durations, lookup, names
+from chaosext.mesh import durations, kube, lookup, names
 from chaosext.mesh.httpfault import HttpFault
 
 API_VERSION = "networking.istio.io/v1"
@@ -74,15 +74,10 @@ def virtual_service(
 ) -> dict[str, Any]:
     """The VirtualService putting `fault` on every mesh caller's requests to `host`
     (no `gateways`: sidecars and waypoints), routing them on to `host`."""
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
-    if labels:
-        metadata["labels"] = dict(labels)
-    if annotations:
-        metadata["annotations"] = dict(annotations)
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": metadata,
+        "metadata": kube.object_meta(name, namespace, labels, annotations),
         "spec": {
             "hosts": [host],
             "http": [
