@@ -7,7 +7,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from chaosext.lab import dataplane
+from chaosext.lab import dataplane, httpserve
 
 log = logging.getLogger("meshdrill.lab.gateway")
 
@@ -19,7 +19,7 @@ class IngressGateway:
         self.name = name
         self.upstream = upstream
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -31,14 +31,9 @@ class IngressGateway:
             connector=aiohttp.TCPConnector(limit=0, force_close=False),
             auto_decompress=False,
         )
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        self._runner = await httpserve.listen(
+            self._handle, client_max_size=16 * 1024 * 1024
         )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
         self.port = self._runner.addresses[0][1]
         log.info("gateway %s on %s -> %s", self.name, self.url, self.upstream.host)
         return self.port
@@ -51,7 +46,7 @@ class IngressGateway:
             await self._session.close()
             self._session = None
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.BaseRequest) -> web.Response:
         assert self._session is not None
         reply = await dataplane.forward(
             self.upstream,

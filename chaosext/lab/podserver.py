@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from chaosext.lab import httpserve
+
 log = logging.getLogger("meshdrill.lab.pods")
 
 HELLO = "Hello, world!\nVersion: 1.0.0\nHostname: {name}\n"
@@ -63,7 +65,7 @@ class PodServer:
         self.port = 0
         self.log: deque[str] = deque(maxlen=LOG_LINES)  # what `kubectl logs` shows
         self._fault = fault
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self._lock = asyncio.Lock()
         self.wanted = False  # the last state asked of `ensure`
 
@@ -84,18 +86,9 @@ class PodServer:
         """Listen (on the port of last time, if any); return the port."""
         if self._runner is not None:
             return self.port
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=0.1
+        runner = await httpserve.listen(
+            self._handle, port=self.port, reuse_address=True, shutdown_timeout=0.1
         )
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
         self.port = runner.addresses[0][1]
         self._runner = runner
         self._log(f"Server listening on port {self.port}")
@@ -110,7 +103,7 @@ class PodServer:
     def _log(self, line: str) -> None:
         self.log.append(f"{time.strftime('%Y/%m/%d %H:%M:%S', time.gmtime())} {line}")
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.BaseRequest) -> web.Response:
         self._log(f"Serving request: {request.path}")
         fault = self._fault()
         if fault.delay and _hit(fault.delay_percent):

@@ -43,6 +43,9 @@ class RouteTable:
         self.propagation = propagation
         self.services: list[dict[str, Any]] = []
         self.gateways: list[dict[str, Any]] = []
+        self._routes: dict[tuple[str, ...], virtualservice.Route | None] = {}
+        """Each proxy's route per host, found once per push (`route` runs on every
+        request)."""
         self._pending: asyncio.TimerHandle | None = None
         store.subscribe(self._on_event)
 
@@ -63,6 +66,7 @@ class RouteTable:
             log.info("%s: %d VirtualServices", self.store.cluster, len(services))
         self.services = services
         self.gateways = list(self.store.objects(ISTIO_GATEWAY))
+        self._routes = {}
 
     def bindings(self, proxy: mesh.Proxy) -> tuple[str, ...]:
         """What `gateways` entries bind a VirtualService to this proxy."""
@@ -82,10 +86,15 @@ class RouteTable:
         """The route `proxy` applies to requests for `host` (None: none)."""
         if not self.services:
             return None
-        bindings = self.bindings(proxy)
-        if not bindings:
-            return None
-        return virtualservice.route_for(self.services, host, proxy.namespace, bindings)
+        key = (proxy.kind, proxy.cluster, proxy.namespace, proxy.name, host)
+        if key not in self._routes:
+            bindings = self.bindings(proxy)
+            self._routes[key] = (
+                virtualservice.route_for(self.services, host, proxy.namespace, bindings)
+                if bindings
+                else None
+            )
+        return self._routes[key]
 
 
 async def attach(lab: "Lab") -> None:
