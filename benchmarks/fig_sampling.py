@@ -147,6 +147,7 @@ def exec_tier(repeats: int) -> Iterator[tuple[str, str]]:
 
 
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
-    repeats = 3 if quick else 7
-    yield from ingress(repeats)
-    yield from exec_tier(repeats)
+    # An ingress repeat takes well under a second (the sampler's 200 answers
+    # about 40 ms): more repeats for a steadier median on a shared machine.
+    yield from ingress(9 if quick else 21)
+    yield from exec_tier(3 if quick else 7)

@@ -35,7 +35,7 @@ import aiohttp
 from aiohttp import web
 
 from chaosext import mesh
-from chaosext.lab import accesslog, dataplane, kinds
+from chaosext.lab import accesslog, dataplane, httpserve, kinds
 from chaosext.lab.accesslog import ProxyLog
 from chaosext.lab.endpointindex import service_hosts
 from chaosext.lab.store import Obj, Store
@@ -95,10 +95,7 @@ class Mesh:
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0),
-            auto_decompress=False,
-        )
+        self.session = dataplane.upstream_session()
 
     async def stop(self) -> None:
         if self.session is not None:
@@ -198,7 +195,7 @@ class ClientProxy:
         self.namespace = namespace
         self.mode = mode
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         # ztunnel: the endpoint each client connection is pinned to, per host
         self._pins: weakref.WeakKeyDictionary[Any, dict[str, str]] = (
             weakref.WeakKeyDictionary()
@@ -209,14 +206,9 @@ class ClientProxy:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> int:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        self._runner = await httpserve.listen(
+            self._handle, client_max_size=16 * 1024 * 1024
         )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
         self.port = self._runner.addresses[0][1]
         log.info(
             "client %s (%s, cluster %s) proxy on %s",
@@ -232,7 +224,7 @@ class ClientProxy:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "CONNECT":
             return _text(501, "the lab's mesh proxy does not tunnel CONNECT (https)")
         name = request.url.host or request.host.partition(":")[0]
@@ -264,7 +256,7 @@ class ClientProxy:
 
     def _log_access(
         self,
-        request: web.Request,
+        request: web.BaseRequest,
         route: Choice,
         host: str,
         received: int,
@@ -312,7 +304,9 @@ class ClientProxy:
             )
         )
 
-    async def _l4(self, request: web.Request, host: str, body: bytes) -> web.Response:
+    async def _l4(
+        self, request: web.BaseRequest, host: str, body: bytes
+    ) -> web.Response:
         """ztunnel straight to a pod: one endpoint per client connection (picked on
         its first request), kept while the pod is an endpoint; no retries, no
         outlier detection; a failure resets the client's connection."""
@@ -365,7 +359,7 @@ def _strip(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in dataplane.HOP_BY_HOP}
 
 
-def _reset(request: web.Request, why: str) -> web.Response:
+def _reset(request: web.BaseRequest, why: str) -> web.Response:
     """What an L4 proxy does when it cannot connect: reset the client's connection
     (the response returned is never written: the transport is gone)."""
     log.debug("ztunnel reset: %s", why)

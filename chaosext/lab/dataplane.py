@@ -66,6 +66,20 @@ ROUTE_TIMEOUT = "upstream request timeout"
 PLAIN = {"content-type": "text/plain", "server": "istio-envoy"}
 
 
+def upstream_session() -> aiohttp.ClientSession:
+    """The connections a proxy keeps to its upstreams, as Envoy keeps them: pooled
+    without limit, and passing requests and answers through unchanged, so no
+    cookie jar (Envoy keeps no cookies: one client's cookie would reach the next),
+    no headers of the client library's own (User-Agent, Accept, Accept-Encoding),
+    no decompression."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+        auto_decompress=False,
+    )
+
+
 def no_route() -> Route | None:
     return None
 

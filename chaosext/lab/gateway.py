@@ -27,10 +27,7 @@ class IngressGateway:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> int:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, force_close=False),
-            auto_decompress=False,
-        )
+        self._session = dataplane.upstream_session()
         self._runner = await httpserve.listen(
             self._handle, client_max_size=16 * 1024 * 1024
         )
