@@ -308,35 +308,33 @@ def scale_stall(pods: int, directory: Path) -> str:
     return " | ".join(text) + f" | lab peak RSS {rss:.0f} MB"
 
 
-def _list_pods(info: runtime.LabInfo, cluster: str, how: str) -> int:
-    """List every pod of `cluster` one way; how many came back. `unpaged`: one
-    GET /api/v1/pods; `paged`: limit=500 pages; `kubectl`: `kubectl get pods -A`
-    (Tables of 500 rows a page, kubectl's default chunk size)."""
+LISTS = {
+    "unpaged": ("get", "--raw", "/api/v1/pods"),
+    "paged": ("get", "pods", "-A", "-o", "json", "--chunk-size=500"),
+    "kubectl": ("get", "pods", "-A", "--no-headers"),
+}
+"""Three ways to list every pod, each a kubectl process (not a thread of this
+one, whose parsing would hold the poller's interpreter): one GET /api/v1/pods,
+JSON pages of 500, and `kubectl get pods -A` (Tables of 500, its default)."""
+
+
+def _list_pods(info: runtime.LabInfo, cluster: str, how: str) -> str:
+    """Every pod of `cluster` listed one way (`LISTS`): kubectl's output."""
+    return subprocess.run(
+        [
+            *("kubectl", "--kubeconfig", str(info.kubeconfig), "--context", cluster),
+            *LISTS[how],
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def _count(how: str, output: str) -> int:
     if how == "kubectl":
-        done = subprocess.run(
-            [
-                *("kubectl", "--kubeconfig", str(info.kubeconfig)),
-                *("--context", cluster, "get", "pods", "-A", "--no-headers"),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return len(done.stdout.splitlines())
-    context = tls.client_context(info.state_dir / tls.CA_FILE)
-    headers = {"Authorization": f"Bearer {info.token}"}
-    count, token = 0, ""
-    while True:
-        query = "?limit=500" + (f"&continue={token}" if token else "")
-        url = f"{info.clusters[cluster]}/api/v1/pods"
-        url += query if how == "paged" else ""
-        request = urllib.request.Request(url, headers=headers)
-        with urllib.request.urlopen(request, timeout=60, context=context) as answer:
-            page = json.load(answer)
-        count += len(page["items"])
-        token = page["metadata"].get("continue", "")
-        if not token:
-            return count
+        return len(output.splitlines())
+    return len(json.loads(output)["items"])
 
 
 def list_stall(pods: int, directory: Path, repeats: int = 3) -> str:
@@ -346,7 +344,7 @@ def list_stall(pods: int, directory: Path, repeats: int = 3) -> str:
     loop was held (the probe)."""
     path = variant(pods, directory)
     probe = directory / "loop-probe-list.jsonl"
-    ways = ("unpaged", "paged", "kubectl")
+    ways = tuple(LISTS)
     windows: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
     walls: dict[str, list[float]] = {way: [] for way in ways}
     worst: dict[str, float] = dict.fromkeys(ways, 0.0)
@@ -360,10 +358,11 @@ def list_stall(pods: int, directory: Path, repeats: int = 3) -> str:
                         time.sleep(0.2)  # the poller's first answers
                         opened = time.monotonic()
                         began = time.perf_counter()
-                        counts[way].add(_list_pods(info, "cluster-a", way))
+                        output = _list_pods(info, "cluster-a", way)
                         walls[way].append(time.perf_counter() - began)
                         closed = time.monotonic()
                         time.sleep(0.1)
+                    counts[way].add(_count(way, output))
                     windows[way].append((opened, closed))
                     late = max(poller.latencies, default=float("nan")) * 1000
                     worst[way] = max(worst[way], late)
@@ -373,16 +372,21 @@ def list_stall(pods: int, directory: Path, repeats: int = 3) -> str:
     text = []
     for way in ways:
         held = [
-            r["cpu"] * 1000
+            r
             for r in records
             if not r["what"].startswith("gc ")
             and any(a <= r["at"] <= b for a, b in windows[way])
         ]
+        longest = max(held, key=lambda r: r["cpu"], default=None)
         text.append(
             f"{way}: {sorted(counts[way])} pods in at most "
             f"{max(walls[way]) * 1000:.0f} ms, API worst {worst[way]:.0f} ms, "
-            f"loop held at most {max(held, default=0):.0f} ms CPU "
-            f"({len(held)} steps over 20 ms)"
+            + (
+                f"loop held at most {longest['cpu'] * 1000:.0f} ms CPU "
+                f"({len(held)} steps over 20 ms; {longest['what'][:80]})"
+                if longest
+                else "no loop step over 20 ms CPU"
+            )
         )
     return " | ".join(text)
 
