@@ -236,8 +236,19 @@ PROBE_DIR = Path(__file__).resolve().parent / "loopprobe"
 def _held(probe: Path, began: float, ended: float) -> str:
     """The longest CPU the lab's loop was held between `began` and `ended`
     (monotonic), by one callback and by one garbage collection
-    (`loopprobe/sitecustomize.py`)."""
+    (`loopprobe/sitecustomize.py`); and the longest callback without the
+    collections that ran inside it (a collection over the probe's floor is
+    recorded when it ends, before the callback it ran in)."""
     records = [json.loads(line) for line in probe.read_text().splitlines()]
+    net: list[tuple[float, str]] = []
+    inside_gc = 0.0
+    for record in records:
+        if record["what"].startswith("gc "):
+            inside_gc += record["cpu"]
+            continue
+        if began <= record["at"] <= ended:
+            net.append((max(record["cpu"] - inside_gc, 0.0), record["what"]))
+        inside_gc = 0.0
     inside = [r for r in records if began <= r["at"] <= ended]
     gcs = [r for r in inside if r["what"].startswith("gc ")]
     steps = [r for r in inside if not r["what"].startswith("gc ")]
@@ -249,6 +260,8 @@ def _held(probe: Path, began: float, ended: float) -> str:
             if worst
             else f"no {name} over 20 ms CPU"
         )
+    cpu, what = max(net, default=(0.0, "none"))
+    text.append(f"callback without its collections {cpu * 1000:.0f} ms ({what[:60]})")
     return "loop held at most: " + ", ".join(text)
 
 
