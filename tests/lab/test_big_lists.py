@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from kubernetes import watch
 
 from chaosext import clusters
 from chaosext.lab import runtime, tls
@@ -180,3 +181,22 @@ def test_actions_and_probes_list_every_pod_in_pages(lab: runtime.LabInfo) -> Non
     with clusters.connect("cluster-a", configuration) as cluster:
         pods = clusters.list_pods(cluster, "default", SELECTOR)
     assert len({p.metadata.name for p in pods}) == PODS
+
+
+def test_a_watch_from_now_starts_with_every_pod(lab: runtime.LabInfo) -> None:
+    """A watch without resourceVersion opens with one ADDED event per pod (sent
+    a slice at a time), all 1,100 of them."""
+    seen: set[str] = set()
+    stream = watch.Watch()
+    for event in stream.stream(
+        core(lab).list_namespaced_pod,
+        "default",
+        label_selector=SELECTOR,
+        timeout_seconds=30,
+        _request_timeout=60,
+    ):
+        if event["type"] == "ADDED":
+            seen.add(event["object"].metadata.name)
+        if len(seen) == PODS:
+            stream.stop()
+    assert len(seen) == PODS
