@@ -1,7 +1,7 @@
 """Lists of more than 1,000 pods, as a big cluster serves them: kubectl, the
 `kubernetes` client and meshdrill's own readers page (`limit`, `continue`) and
 see every pod; Tables page; the Endpoints object stops at 1,000 addresses while
-the EndpointSlices hold every pod. One 2 x 1,100-pod lab for the module."""
+the EndpointSlices hold every pod. One 2 x 2,000-pod lab for the module."""
 
 import base64
 import json
@@ -26,7 +26,7 @@ from tests.labfixtures import (
     wait_for,
 )
 
-PODS = 1100
+PODS = 2000
 SELECTOR = "app=hello-world"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
@@ -102,7 +102,8 @@ def test_the_client_pages_with_remaining_item_count(lab: runtime.LabInfo) -> Non
         if not token:
             break
     assert len(names) == len(set(names)) == PODS
-    assert remaining == [PODS - 400, PODS - 800, None]
+    left = list(range(PODS - 400, 0, -400))
+    assert remaining == [*left, None]
 
 
 def test_tables_page_with_a_selector(lab: runtime.LabInfo) -> None:
@@ -147,7 +148,7 @@ def test_endpoints_stop_at_1000_addresses_and_slices_hold_every_pod(
     lab: runtime.LabInfo,
 ) -> None:
     """hello-world's Endpoints: 1,000 addresses, annotated over-capacity:
-    truncated; its EndpointSlices: all 1,100 pods."""
+    truncated; its EndpointSlices: all 2,000 pods."""
     api = core(lab)
     endpoints = api.read_namespaced_endpoints("hello-world", "default")
     kept = sum(len(s.addresses or []) for s in endpoints.subsets)
@@ -165,7 +166,7 @@ def test_endpoints_stop_at_1000_addresses_and_slices_hold_every_pod(
 
 
 def test_the_live_reader_sees_every_pod_in_pages(lab: runtime.LabInfo) -> None:
-    """`meshdrill live` reads pods (not Endpoints), in pages: all 1,100 hello-world
+    """`meshdrill live` reads pods (not Endpoints), in pages: all 2,000 hello-world
     pods of each cluster, with one more call per extra page."""
     state = reader.read_mesh(lab.kubeconfig)
     for context in lab.clusters:
@@ -176,7 +177,7 @@ def test_the_live_reader_sees_every_pod_in_pages(lab: runtime.LabInfo) -> None:
 
 
 def test_actions_and_probes_list_every_pod_in_pages(lab: runtime.LabInfo) -> None:
-    """`clusters.list_pods` (actions, probes) pages through all 1,100 pods."""
+    """`clusters.list_pods` (actions, probes) pages through all 2,000 pods."""
     configuration = {"kubeconfig": str(lab.kubeconfig)}
     with clusters.connect("cluster-a", configuration) as cluster:
         pods = clusters.list_pods(cluster, "default", SELECTOR)
@@ -185,7 +186,7 @@ def test_actions_and_probes_list_every_pod_in_pages(lab: runtime.LabInfo) -> Non
 
 def test_a_watch_from_now_starts_with_every_pod(lab: runtime.LabInfo) -> None:
     """A watch without resourceVersion opens with one ADDED event per pod (sent
-    a slice at a time), all 1,100 of them."""
+    a slice at a time), all 2,000 of them."""
     seen: set[str] = set()
     stream = watch.Watch()
     for event in stream.stream(
