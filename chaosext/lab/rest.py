@@ -102,7 +102,7 @@ def status_success(call: Call, obj: Obj) -> dict[str, Any]:
     }
 
 
-async def list_objects(request: web.Request, call: Call) -> web.Response:
+async def list_objects(request: web.Request, call: Call) -> web.StreamResponse:
     """A list, or one page of it (`limit`, `continue`), read at one
     resourceVersion and serialized a slice at a time (`listing`)."""
     query = request.query
@@ -133,7 +133,7 @@ async def list_objects(request: web.Request, call: Call) -> web.Response:
             "metadata": page.metadata(),
         }
         body = await listing.serialize(head, "items", page.items, render)
-    return web.Response(body=body, content_type=JSON)
+    return await listing.send(request, body)
 
 
 async def get_object(request: web.Request, call: Call) -> web.Response:
