@@ -16,7 +16,11 @@ For N = 2, 200 and 2000 pods per cluster (guide-000 with hello-world at N + N):
   each scale (until the pods are gone / all Ready again). Alone:
   `.venv/bin/python benchmarks/fig_lab.py --scale [--busy N]` (N busy loops on
   the machine's cores while it runs; `--drill` runs `lab_region_outage_2x2000`
-  alone the same way).
+  alone the same way);
+- `lab_api_worst_ms_list_2x2000` (`--list` only): every pod of cluster A listed
+  unpaged, in pages of 500 and by `kubectl get pods -A` on an idle 2 x 2000 lab:
+  each way's slowest list, the worst GET /version meanwhile, the longest CPU the
+  lab's loop was held.
 
 `figures(quick)` yields (name, value) pairs; quick skips 2000 (noted in its value)
 and starts each size once. Run alone: `.venv/bin/python benchmarks/fig_lab.py`.
@@ -232,8 +236,19 @@ PROBE_DIR = Path(__file__).resolve().parent / "loopprobe"
 def _held(probe: Path, began: float, ended: float) -> str:
     """The longest CPU the lab's loop was held between `began` and `ended`
     (monotonic), by one callback and by one garbage collection
-    (`loopprobe/sitecustomize.py`)."""
+    (`loopprobe/sitecustomize.py`); and the longest callback without the
+    collections that ran inside it (a collection over the probe's floor is
+    recorded when it ends, before the callback it ran in)."""
     records = [json.loads(line) for line in probe.read_text().splitlines()]
+    net: list[tuple[float, str]] = []
+    inside_gc = 0.0
+    for record in records:
+        if record["what"].startswith("gc "):
+            inside_gc += record["cpu"]
+            continue
+        if began <= record["at"] <= ended:
+            net.append((max(record["cpu"] - inside_gc, 0.0), record["what"]))
+        inside_gc = 0.0
     inside = [r for r in records if began <= r["at"] <= ended]
     gcs = [r for r in inside if r["what"].startswith("gc ")]
     steps = [r for r in inside if not r["what"].startswith("gc ")]
@@ -245,7 +260,26 @@ def _held(probe: Path, began: float, ended: float) -> str:
             if worst
             else f"no {name} over 20 ms CPU"
         )
+    cpu, what = max(net, default=(0.0, "none"))
+    text.append(f"callback without its collections {cpu * 1000:.0f} ms ({what[:60]})")
     return "loop held at most: " + ", ".join(text)
+
+
+def _start_probed(path: Path, state: str, probe: Path) -> runtime.LabInfo:
+    """Start the lab at `path` in `state` with the loop probe writing to `probe`."""
+    pythonpath = os.environ.get("PYTHONPATH")
+    os.environ["MESHDRILL_LOOP_PROBE"] = str(probe)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(PROBE_DIR), *filter(None, [pythonpath])]
+    )
+    try:
+        return runtime.start_lab(str(path), state)
+    finally:
+        del os.environ["MESHDRILL_LOOP_PROBE"]
+        if pythonpath is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = pythonpath
 
 
 def scale_stall(pods: int, directory: Path) -> str:
@@ -255,21 +289,9 @@ def scale_stall(pods: int, directory: Path) -> str:
     and the longest CPU the lab's event loop was held (the probe)."""
     path = variant(pods, directory)
     probe = directory / "loop-probe.jsonl"
-    os.environ["MESHDRILL_LOOP_PROBE"] = str(probe)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(PROBE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
     windows: list[tuple[float, float]] = []
-    pythonpath = os.environ.get("PYTHONPATH")
     with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as state:
-        try:
-            info = runtime.start_lab(str(path), state)
-        finally:
-            del os.environ["MESHDRILL_LOOP_PROBE"]
-            if pythonpath is None:
-                del os.environ["PYTHONPATH"]
-            else:
-                os.environ["PYTHONPATH"] = pythonpath
+        info = _start_probed(path, state, probe)
         try:
             text = []
             for replicas, done in ((0, (0, 0)), (pods, (pods, pods))):
@@ -297,6 +319,89 @@ def scale_stall(pods: int, directory: Path) -> str:
         held = _held(probe, opened, closed) if probe.exists() else "no probe"
         text[i] += "; " + held
     return " | ".join(text) + f" | lab peak RSS {rss:.0f} MB"
+
+
+LISTS = {
+    "unpaged": ("get", "--raw", "/api/v1/pods"),
+    "paged": ("get", "pods", "-A", "-o", "json", "--chunk-size=500"),
+    "kubectl": ("get", "pods", "-A", "--no-headers"),
+}
+"""Three ways to list every pod, each a kubectl process (not a thread of this
+one, whose parsing would hold the poller's interpreter): one GET /api/v1/pods,
+JSON pages of 500, and `kubectl get pods -A` (Tables of 500, its default)."""
+
+
+def _list_pods(info: runtime.LabInfo, cluster: str, how: str) -> str:
+    """Every pod of `cluster` listed one way (`LISTS`): kubectl's output."""
+    return subprocess.run(
+        [
+            *("kubectl", "--kubeconfig", str(info.kubeconfig), "--context", cluster),
+            *LISTS[how],
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def _count(how: str, output: str) -> int:
+    if how == "kubectl":
+        return len(output.splitlines())
+    return len(json.loads(output)["items"])
+
+
+def list_stall(pods: int, directory: Path, repeats: int = 3) -> str:
+    """Every pod of cluster A listed unpaged, paged and by `kubectl get pods -A`
+    on an idle 2 x `pods` lab, `repeats` times each, alternated: per way, the
+    slowest list, the worst GET /version meanwhile and the longest CPU the lab's
+    loop was held (the probe)."""
+    path = variant(pods, directory)
+    probe = directory / "loop-probe-list.jsonl"
+    ways = tuple(LISTS)
+    windows: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
+    walls: dict[str, list[float]] = {way: [] for way in ways}
+    worst: dict[str, float] = dict.fromkeys(ways, 0.0)
+    counts: dict[str, set[int]] = {way: set() for way in ways}
+    with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as state:
+        info = _start_probed(path, state, probe)
+        try:
+            for _ in range(repeats):
+                for way in ways:
+                    with ApiPoller(info, "cluster-a") as poller:
+                        time.sleep(0.2)  # the poller's first answers
+                        opened = time.monotonic()
+                        began = time.perf_counter()
+                        output = _list_pods(info, "cluster-a", way)
+                        walls[way].append(time.perf_counter() - began)
+                        closed = time.monotonic()
+                        time.sleep(0.1)
+                    counts[way].add(_count(way, output))
+                    windows[way].append((opened, closed))
+                    late = max(poller.latencies, default=float("nan")) * 1000
+                    worst[way] = max(worst[way], late)
+        finally:
+            runtime.stop_lab(state)
+    records = [json.loads(line) for line in probe.read_text().splitlines()]
+    text = []
+    for way in ways:
+        held = [
+            r
+            for r in records
+            if not r["what"].startswith("gc ")
+            and any(a <= r["at"] <= b for a, b in windows[way])
+        ]
+        longest = max(held, key=lambda r: r["cpu"], default=None)
+        text.append(
+            f"{way}: {sorted(counts[way])} pods in at most "
+            f"{max(walls[way]) * 1000:.0f} ms, API worst {worst[way]:.0f} ms, "
+            + (
+                f"loop held at most {longest['cpu'] * 1000:.0f} ms CPU "
+                f"({len(held)} steps over 20 ms; {longest['what'][:80]})"
+                if longest
+                else "no loop step over 20 ms CPU"
+            )
+        )
+    return " | ".join(text)
 
 
 def figures(quick: bool) -> Iterator[tuple[str, str]]:
@@ -329,6 +434,15 @@ if __name__ == "__main__":
             load = os.getloadavg()[0]
             print(
                 f"lab_region_outage_2x2000: {result} (load {load:.1f},"
+                f" {len(busy)} busy loops)",
+                flush=True,
+            )
+        elif "--list" in args:
+            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
+                result = list_stall(2000, Path(tmp))
+            load = os.getloadavg()[0]
+            print(
+                f"lab_api_worst_ms_list_2x2000: {result} (load {load:.1f},"
                 f" {len(busy)} busy loops)",
                 flush=True,
             )

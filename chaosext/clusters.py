@@ -368,6 +368,10 @@ class Conflict(ClusterError):
     """HTTP 409: the object changed since it was read (a failed precondition)."""
 
 
+class Expired(ClusterError):
+    """HTTP 410: a list's continue token (or resourceVersion) is too old."""
+
+
 def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     """Call one API method with the standard timeout; errors name `what` and where.
 
@@ -381,6 +385,10 @@ def call(cluster: Cluster, what: str, fn: Callable[..., T], *args: Any, **kw: An
     except ApiException as exc:
         if exc.status == 404:
             raise NotFound(f"{what} not found in {cluster.describe()}") from exc
+        if exc.status == 410:
+            raise Expired(
+                f"{what} in {cluster.describe()}: HTTP 410 {_status_message(exc)}"
+            ) from exc
         if exc.status == 409:
             raise Conflict(
                 f"{what} in {cluster.describe()}: HTTP 409 {_status_message(exc)}"
@@ -425,15 +433,41 @@ def evict_pod(cluster: Cluster, namespace: str, name: str) -> None:
     )
 
 
+LIST_PAGE = 500
+"""Items a list asks for at a time (`limit`): kubectl's and client-go's pager's."""
+
+
+def list_items(
+    cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kw: Any
+) -> list[Any]:
+    """Every item of a list call, read `LIST_PAGE` at a time (`limit` and
+    `_continue`) as client-go's pager reads: a big cluster's list costs its API
+    server one page at a time. When the token expires between pages (410), the
+    list is read again whole, as the pager's fallback does."""
+    items: list[Any] = []
+    token = None
+    while True:
+        try:
+            page = call(
+                cluster, what, fn, *args, limit=LIST_PAGE, _continue=token, **kw
+            )
+        except Expired:
+            return list(call(cluster, what, fn, *args, **kw).items or [])
+        items.extend(page.items or [])
+        token = page.metadata._continue
+        if not token:
+            return items
+
+
 def list_pods(cluster: Cluster, namespace: str, selector: str = "") -> list[Any]:
     """The live (not terminating) pods of `selector` in `namespace`, by name."""
-    pods = call(
+    pods = list_items(
         cluster,
         f"pods '{selector}' in namespace {namespace}",
         cluster.core.list_namespaced_pod,
         namespace,
         label_selector=selector,
-    ).items
+    )
     live = [p for p in pods if not p.metadata.deletion_timestamp]
     return sorted(live, key=lambda p: p.metadata.name)
 
@@ -459,13 +493,13 @@ def resolve_pod(cluster: Cluster, namespace: str, ref: str) -> Any:
     selector = ",".join(
         f"{k}={v}" for k, v in sorted((dep.spec.selector.match_labels or {}).items())
     )
-    pods = call(
+    pods = list_items(
         cluster,
         f"pods of {what}",
         cluster.core.list_namespaced_pod,
         namespace,
         label_selector=selector,
-    ).items
+    )
     running = sorted(
         (p for p in pods if p.status and p.status.phase == "Running"),
         key=lambda p: p.metadata.name,

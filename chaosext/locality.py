@@ -127,7 +127,7 @@ def _list_localities(
 ) -> dict[str, Locality]:
     nodes = clusters.call(cluster, "nodes", cluster.core.list_node)
     node_labels = {n.metadata.name: n.metadata.labels or {} for n in nodes.items}
-    pods = clusters.call(
+    pods = clusters.list_items(
         cluster,
         f"pods in namespace {namespace}",
         cluster.core.list_namespaced_pod,
@@ -135,7 +135,7 @@ def _list_localities(
         label_selector=label_selector,
     )
     found: dict[str, Locality] = {}
-    for pod in pods.items:
+    for pod in pods:
         node = pod.spec.node_name or ""
         labels = node_labels.get(node, {})
         pod_labels = pod.metadata.labels or {}

@@ -124,9 +124,9 @@ def _candidates(
         deployments = clusters.call(
             cluster, "deployments", cluster.apps.list_deployment_for_all_namespaces
         ).items
-        pods = clusters.call(
+        pods = clusters.list_items(
             cluster, "pods", cluster.core.list_pod_for_all_namespaces
-        ).items
+        )
         return [*lists, ("deployment", deployments), ("pod", pods)]
     for ns in sorted(set(namespaces)):
         lists.append(
@@ -143,12 +143,12 @@ def _candidates(
         lists.append(
             (
                 "pod",
-                clusters.call(
+                clusters.list_items(
                     cluster,
                     f"pods in namespace {ns}",
                     cluster.core.list_namespaced_pod,
                     ns,
-                ).items,
+                ),
             )
         )
     return lists

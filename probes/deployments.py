@@ -149,13 +149,13 @@ def _state(
     if not labels:
         raise clusters.ClusterError(f"{what}: its selector has no matchLabels")
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    pods = clusters.call(
+    pods = clusters.list_items(
         cluster,
         f"pods of {what}",
         cluster.core.list_namespaced_pod,
         namespace,
         label_selector=selector,
-    ).items
+    )
     return DeploymentState(
         context=cluster.context,
         namespace=namespace,

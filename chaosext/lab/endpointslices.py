@@ -1,8 +1,10 @@
 """The Endpoints and EndpointSlice controllers of one cluster.
 
 For every Service with a selector, one `Endpoints` object (same name; ready pods
-under `addresses`, the others under `notReadyAddresses`, terminating pods left
-out) and `discovery.k8s.io/v1` EndpointSlices of at most 100 endpoints each
+under `addresses`, the others under `notReadyAddresses`, sorted by IP, terminating
+pods left out; at most 1,000 addresses, cut and annotated
+`endpoints.kubernetes.io/over-capacity: truncated` over that: `truncate`) and
+`discovery.k8s.io/v1` EndpointSlices of at most 100 endpoints each
 (`<service>-<rand5>`, labelled `kubernetes.io/service-name` and managed-by the
 endpointslice controller, owned by the Service; terminating pods kept with their
 conditions; one per port set; an endpoint stays in its slice, only slices that
@@ -10,6 +12,7 @@ change are rewritten: `plan`), as kube-controller-manager keeps them. A Service
 without a selector keeps whatever endpoints its owner writes.
 """
 
+import math
 from typing import Any
 
 from chaosext.lab import kinds, selectors
@@ -25,6 +28,10 @@ SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"
 MAX_ENDPOINTS_PER_SLICE = 100
 """kube-controller-manager's `--max-endpoints-per-slice` default."""
+MAX_ENDPOINTS_ADDRESSES = 1000
+"""The Endpoints controller's `maxCapacity`: addresses an Endpoints object holds."""
+OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
+TRUNCATED = "truncated"
 
 
 def _target_port(port: dict[str, Any], pod: Obj) -> int | None:
@@ -100,7 +107,43 @@ def endpoints_for(store: Store, service: Obj, pods: list[Obj]) -> Obj:
     }
     if subsets:
         obj["subsets"] = [s for s in subsets.values() if s["ports"]]
+        for subset in obj["subsets"]:
+            for field in ("addresses", "notReadyAddresses"):
+                if field in subset:
+                    subset[field].sort(key=_address_order)
+        if truncate(obj["subsets"]):
+            obj["metadata"]["annotations"][OVER_CAPACITY] = TRUNCATED
     return obj
+
+
+def _address_order(address: dict[str, Any]) -> tuple[str, str]:
+    """RepackSubsets' order: by IP (as text), then by the pod's uid."""
+    return address["ip"], address["targetRef"]["uid"]
+
+
+def truncate(subsets: list[dict[str, Any]]) -> bool:
+    """Cut `subsets` to `MAX_ENDPOINTS_ADDRESSES` addresses as the Endpoints
+    controller does (`truncateEndpoints`): ready addresses first; each subset
+    keeps its share of what is cut, rounded up, the last ones what is left; over
+    the cap in ready addresses alone, every not-ready one goes. Whether it cut."""
+    ready = sum(len(s.get("addresses", [])) for s in subsets)
+    not_ready = sum(len(s.get("notReadyAddresses", [])) for s in subsets)
+    if ready + not_ready <= MAX_ENDPOINTS_ADDRESSES:
+        return False
+    cut_ready = ready > MAX_ENDPOINTS_ADDRESSES
+    room = MAX_ENDPOINTS_ADDRESSES if cut_ready else MAX_ENDPOINTS_ADDRESSES - ready
+    total = ready if cut_ready else not_ready
+    left = room
+    for subset in subsets:
+        field = "addresses" if cut_ready else "notReadyAddresses"
+        addresses = subset.get(field, [])
+        share = min(math.ceil(len(addresses) / total * room), left)
+        if field in subset:
+            subset[field] = addresses[:share]
+        if cut_ready:
+            subset.pop("notReadyAddresses", None)
+        left -= len(subset.get(field, []))
+    return True
 
 
 PortKey = tuple[tuple[str, int, str], ...]
@@ -263,6 +306,8 @@ def _write(store: Store, kind: kinds.Kind, current: Obj | None, wanted: Obj) -> 
         merged.pop(field, None)
         if field in wanted:
             merged[field] = wanted[field]
+    if kind is kinds.ENDPOINTS:
+        _over_capacity(merged, wanted)
     if merged == current:
         return
     if TRIGGER in (wanted["metadata"].get("annotations") or {}):
@@ -270,6 +315,19 @@ def _write(store: Store, kind: kinds.Kind, current: Obj | None, wanted: Obj) -> 
         annotations[TRIGGER] = wanted["metadata"]["annotations"][TRIGGER]
         merged["metadata"]["annotations"] = annotations
     store.replace(kind, merged)
+
+
+def _over_capacity(merged: Obj, wanted: Obj) -> None:
+    """The over-capacity annotation as `wanted` has it: set when truncated,
+    removed when not."""
+    had = merged["metadata"].get("annotations") or {}
+    value = (wanted["metadata"].get("annotations") or {}).get(OVER_CAPACITY)
+    if had.get(OVER_CAPACITY) == value:
+        return
+    annotations = {k: v for k, v in had.items() if k != OVER_CAPACITY}
+    if value is not None:
+        annotations[OVER_CAPACITY] = value
+    merged["metadata"]["annotations"] = annotations
 
 
 async def sync(store: Store, pacer: Pacer) -> None:

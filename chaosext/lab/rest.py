@@ -17,6 +17,7 @@ from chaosext.lab import (
     fieldvalidation,
     kinds,
     kubeproto,
+    listing,
     managedfields,
     patching,
     tables,
@@ -101,33 +102,38 @@ def status_success(call: Call, obj: Obj) -> dict[str, Any]:
     }
 
 
-async def list_objects(request: web.Request, call: Call) -> web.Response:
-    # The stored objects, not copies: they are serialized before any await, and
-    # each is rendered from a shallow copy (render sets apiVersion and kind).
+async def list_objects(request: web.Request, call: Call) -> web.StreamResponse:
+    """A list, or one page of it (`limit`, `continue`), read at one
+    resourceVersion and serialized a slice at a time (`listing`)."""
     query = request.query
-    items = call.store.list(
+    page = listing.read(
+        call.store,
         call.kind,
         call.namespace,
         query.get("labelSelector"),
         call.field_selector(request),
-        copies=False,
+        listing.Options.parse(query),
     )
-    rv = str(call.store.resource_version)
 
     def render(obj: Obj) -> Obj:
         return call.render(dict(obj))
 
     if wants_table(request):
         include = query.get("includeObject", "Metadata")
-        return respond(tables.table(call.kind, items, rv, include, render))
-    return respond(
-        {
+        body = await listing.serialize(
+            tables.head(call.kind, page.metadata()),
+            "rows",
+            page.items,
+            lambda obj: tables.row(call.kind, obj, include, render),
+        )
+    else:
+        head = {
             "kind": f"{call.kind.kind}List",
             "apiVersion": call.kind.api_version(call.version),
-            "metadata": {"resourceVersion": rv},
-            "items": [render(obj) for obj in items],
+            "metadata": page.metadata(),
         }
-    )
+        body = await listing.serialize(head, "items", page.items, render)
+    return await listing.send(request, body)
 
 
 async def get_object(request: web.Request, call: Call) -> web.Response:

@@ -68,6 +68,9 @@ class Store:
         self.event_cache: dict[tuple[Any, ...], Any] = {}
         """The event recorder's memory of this cluster's events (`events.record`:
         which stored Event a repeat counts into, which similar ones it has seen)."""
+        self.list_snapshots: dict[Any, Any] = {}
+        """The snapshots continue tokens read from (`listing`), as etcd keeps old
+        revisions until it compacts them."""
 
     @property
     def resource_version(self) -> int:
@@ -113,6 +116,13 @@ class Store:
         for key in sorted(bucket):
             if namespace is None or key[0] == namespace:
                 yield bucket[key]
+
+    def sorted_objects(self, kind: Kind) -> tuple[list[tuple[str, str]], list[Obj]]:
+        """The keys (namespace, name) of every object of `kind`, sorted, and the
+        stored objects themselves (do not mutate), in the same order."""
+        bucket = self._bucket(kind)
+        keys = sorted(bucket)
+        return keys, [bucket[key] for key in keys]
 
     def list(
         self,

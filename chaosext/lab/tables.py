@@ -316,31 +316,29 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
 }
 
 
-def table(
-    kind: kinds.Kind,
-    objects: list[Obj],
-    resource_version: str,
-    include_object: str,
-    render: Callable[[Obj], Obj],
+def row(
+    kind: kinds.Kind, obj: Obj, include_object: str, render: Callable[[Obj], Obj]
 ) -> dict[str, Any]:
-    """A Table of `objects`; rows carry metadata, the object, or nothing."""
+    """One Table row of `obj`: its cells, and its metadata, the object or nothing."""
     columns = COLUMNS.get(kind.key, [NAME, AGE])
-    rows = []
-    for obj in objects:
-        row: dict[str, Any] = {"cells": [cell(obj) for _, _, _, cell in columns]}
-        if include_object == "Object":
-            row["object"] = render(obj)
-        elif include_object != "None":
-            row["object"] = {
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": obj["metadata"],
-            }
-        rows.append(row)
+    line: dict[str, Any] = {"cells": [cell(obj) for _, _, _, cell in columns]}
+    if include_object == "Object":
+        line["object"] = render(obj)
+    elif include_object != "None":
+        line["object"] = {
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj["metadata"],
+        }
+    return line
+
+
+def head(kind: kinds.Kind, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A Table without its rows: kind, list metadata, column definitions."""
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": resource_version},
+        "metadata": metadata,
         "columnDefinitions": [
             {
                 "name": name,
@@ -349,7 +347,19 @@ def table(
                 "description": name,
                 "priority": priority,
             }
-            for name, type_, priority, _ in columns
+            for name, type_, priority, _ in COLUMNS.get(kind.key, [NAME, AGE])
         ],
-        "rows": rows,
     }
+
+
+def table(
+    kind: kinds.Kind,
+    objects: list[Obj],
+    resource_version: str,
+    include_object: str,
+    render: Callable[[Obj], Obj],
+) -> dict[str, Any]:
+    """A Table of `objects`; rows carry metadata, the object, or nothing."""
+    whole = head(kind, {"resourceVersion": resource_version})
+    whole["rows"] = [row(kind, obj, include_object, render) for obj in objects]
+    return whole

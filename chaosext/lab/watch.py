@@ -14,6 +14,7 @@ from aiohttp import web
 
 from chaosext.lab import rest, selectors, store, tables
 from chaosext.lab.errors import ApiError
+from chaosext.lab.pacing import Pacer
 
 DEFAULT_TIMEOUT = 1800.0
 
@@ -101,9 +102,11 @@ async def serve(
             await response.write(line("ERROR", expired.status()))
             return response
         if since in ("", "0"):
+            pacer = Pacer()  # 2,000 pods' ADDED events: not in one go
             for obj in list(call.store.objects(call.kind, call.namespace)):
                 if filt.matches(obj):
                     await response.write(line("ADDED", obj))
+                await pacer.turn()
         for event in backlog:
             seen = filt.translate(event)
             if seen:

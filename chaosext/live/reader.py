@@ -2,9 +2,11 @@
 (real clusters and the lab alike, over HTTP), into a `MeshState`.
 
 Per context it makes a fixed number of list calls (`CALLS_PER_CONTEXT`, plus one
-more for each older DestinationRule API version a cluster may lack): nodes,
-namespaces, pods, services, deployments, DestinationRules, and the `istio`
-ConfigMap for the mesh-wide `localityLbSetting`. Everything after the read
+more for each older DestinationRule API version a cluster may lack, and one more
+for each page past the first: lists are read `clusters.LIST_PAGE` items at a
+time, as kubectl does): nodes, namespaces, pods, services, deployments,
+DestinationRules, and the `istio` ConfigMap for the mesh-wide
+`localityLbSetting`. Everything after the read
 (predictions, any number of what-ifs, lint) answers from memory.
 
 RBAC it needs (cluster-wide): `list` on nodes, namespaces, pods, services,
@@ -81,15 +83,15 @@ class _Reader:
         self.calls = 0
 
     def fetch(
-        self, verb: str, resource: str, fn: Callable[..., Any], *args: Any
+        self, verb: str, resource: str, fn: Callable[..., Any], *args: Any, **kw: Any
     ) -> dict[str, Any]:
         self.calls += 1
         what = f"{verb} {resource}"
         try:
             response = clusters.call(
-                self.cluster, what, fn, *args, _preload_content=False
+                self.cluster, what, fn, *args, _preload_content=False, **kw
             )
-        except clusters.NotFound:
+        except (clusters.NotFound, clusters.Expired):
             raise
         except clusters.ClusterError as exc:
             if "HTTP 403" in str(exc):
@@ -99,7 +101,26 @@ class _Reader:
         return data
 
     def items(self, resource: str, fn: Callable[..., Any], *args: Any) -> list[Any]:
-        return list(self.fetch("list", resource, fn, *args).get("items") or [])
+        """Every item of a list, `clusters.LIST_PAGE` at a time (`limit`,
+        `_continue`), each page one call; read whole again if a token expires."""
+        items: list[Any] = []
+        token = None
+        while True:
+            try:
+                page = self.fetch(
+                    "list",
+                    resource,
+                    fn,
+                    *args,
+                    limit=clusters.LIST_PAGE,
+                    _continue=token,
+                )
+            except clusters.Expired:
+                return list(self.fetch("list", resource, fn, *args).get("items") or [])
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
 
 
 def _destination_rules(reader: _Reader) -> tuple[list[lookup.Rule], list[str]]:

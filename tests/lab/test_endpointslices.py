@@ -130,3 +130,74 @@ def test_no_pods_leave_one_empty_slice(store: Store) -> None:
     sync(store)
     (only,) = slices(store)
     assert [e["targetRef"]["name"] for e in only["endpoints"]] == ["web-1"]
+
+
+def endpoints(store: Store) -> dict[str, Any]:
+    found = store.peek(kinds.ENDPOINTS, "default", "web")
+    assert found is not None
+    return found
+
+
+def addresses(store: Store, field: str = "addresses") -> list[str]:
+    return [
+        a["ip"] for s in endpoints(store).get("subsets", []) for a in s.get(field, [])
+    ]
+
+
+def over_capacity(store: Store) -> str | None:
+    annotations = endpoints(store)["metadata"].get("annotations") or {}
+    return annotations.get(endpointslices.OVER_CAPACITY)
+
+
+def test_endpoints_over_1000_addresses_are_cut_and_annotated(store: Store) -> None:
+    """1,100 ready pods: Endpoints keeps the first 1,000 by IP, annotated
+    over-capacity: truncated; the EndpointSlices keep all 1,100."""
+    for number in range(1100):
+        store.create(kinds.POD, pod(number))
+    sync(store)
+    every = sorted(p["status"]["podIP"] for p in store.objects(kinds.POD))
+    assert addresses(store) == every[:1000]
+    assert over_capacity(store) == "truncated"
+    assert len(pod_names(store)) == 1100
+
+
+def test_ready_addresses_are_kept_before_not_ready_ones(store: Store) -> None:
+    """900 ready and 200 not ready pods: all ready kept, 100 not ready."""
+    for number in range(1100):
+        store.create(kinds.POD, pod(number, ready=number < 900))
+    sync(store)
+    assert len(addresses(store)) == 900
+    assert len(addresses(store, "notReadyAddresses")) == 100
+    assert over_capacity(store) == "truncated"
+
+
+def test_back_under_capacity_the_annotation_goes(store: Store) -> None:
+    """Deleting pods down to 1,000 gives every address back and drops the
+    annotation."""
+    for number in range(1001):
+        store.create(kinds.POD, pod(number))
+    sync(store)
+    assert over_capacity(store) == "truncated"
+    store.delete(kinds.POD, "default", "web-1000")
+    sync(store)
+    assert len(addresses(store)) == 1000
+    assert over_capacity(store) is None
+
+
+def test_truncate_shares_the_cap_between_subsets_by_size() -> None:
+    """Each subset keeps its share of the cap, rounded up; the last what is left;
+    not-ready addresses go when the ready ones alone are over the cap."""
+
+    def subset(ready: int, not_ready: int = 0) -> dict[str, Any]:
+        made: dict[str, Any] = {"addresses": [{"ip": str(i)} for i in range(ready)]}
+        if not_ready:
+            made["notReadyAddresses"] = [{"ip": str(i)} for i in range(not_ready)]
+        return made
+
+    subsets = [subset(600, 5), subset(901)]
+    assert endpointslices.truncate(subsets)
+    assert [len(s["addresses"]) for s in subsets] == [400, 600]
+    assert all("notReadyAddresses" not in s for s in subsets)
+    under = [subset(500), subset(500)]
+    assert not endpointslices.truncate(under)
+    assert [len(s["addresses"]) for s in under] == [500, 500]
