@@ -33,6 +33,7 @@ tier's shipped topology and timing), in round-robin order across tiers.
 import compileall
 import json
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,8 +44,12 @@ from typing import Any
 
 from measuring import figure_text
 
-from chaosext.lab import runtime
-from tests.drills import drilling
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run by hand: tests.drills is not installed
+    sys.path.insert(0, str(ROOT))
+
+from chaosext.lab import runtime  # noqa: E402
+from tests.drills import drilling  # noqa: E402
 
 EXPERIMENTS = drilling.ROOT / "experiments"
 RECORD = "routing.jsonl"
@@ -280,12 +285,19 @@ def as_installed() -> None:
         compileall.compile_dir(drilling.ROOT / package, quiet=1)
 
 
-def figures(quick: bool) -> Iterator[tuple[str, str]]:
+def figures(quick: bool, only: list[str] | None = None) -> Iterator[tuple[str, str]]:
+    """The figures over every tier, or over the tiers in `only`."""
     as_installed()
     names = tiers()
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise SystemExit(f"unknown tier(s) {unknown}; have {names}")
+        names = [t for t in names if t in only]
     repeats = dict.fromkeys(names, 1 if quick else 3)
     for how in DETECTION.values():
-        repeats[how.tier] = 3 if quick else 7
+        if how.tier in repeats:
+            repeats[how.tier] = 3 if quick else 7
     runs: dict[str, list[Run]] = {t: [] for t in names}
     for r in range(max(repeats.values())):  # round robin: tiers interleaved
         for tier in names:
@@ -318,6 +330,8 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
     if worst is not None:
         yield "drill_overhead_ratio", f"{worst[0]:.2f} x ({worst[1]})"
     for name, how in DETECTION.items():
+        if how.tier not in runs:
+            continue
         found = [detection_error(x, how) for x in runs[how.tier] if x.code == 0]
         errors = [e for e, _ in found if e is not None]
         kinds = sorted({k for e, k in found if e is not None})
@@ -341,16 +355,11 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
         )
 
 
-if __name__ == "__main__":  # tiers by hand: python benchmarks/fig_drills.py TIER...
-    import sys
+if __name__ == "__main__":  # some tiers: python benchmarks/fig_drills.py [--full] TIER...
+    from measuring import load_average
 
-    as_installed()
-    for tier_name in sys.argv[1:]:
-        one = run_tier(tier_name)
-        print(
-            tier_name,
-            one.code,
-            f"{one.wall:.1f} s",
-            f"lab waits {one.imposed:.1f} s (pods starting in actions"
-            f" {one.starting:.1f} s)",
-        )
+    args = sys.argv[1:]
+    print("load_average_start:", load_average(), flush=True)
+    for name, value in figures("--full" not in args, [a for a in args if a != "--full"]):
+        print(f"{name}: {value}", flush=True)
+    print("load_average_end:", load_average(), flush=True)
