@@ -355,11 +355,12 @@ def figures(quick: bool, only: list[str] | None = None) -> Iterator[tuple[str, s
         )
 
 
-if __name__ == "__main__":  # some tiers: python benchmarks/fig_drills.py [--full] TIER...
+if __name__ == "__main__":  # python benchmarks/fig_drills.py [--full] TIER...
     from measuring import load_average
 
     args = sys.argv[1:]
+    chosen = [a for a in args if a != "--full"]
     print("load_average_start:", load_average(), flush=True)
-    for name, value in figures("--full" not in args, [a for a in args if a != "--full"]):
+    for name, value in figures("--full" not in args, chosen):
         print(f"{name}: {value}", flush=True)
     print("load_average_end:", load_average(), flush=True)
