@@ -5,19 +5,17 @@ Every tier's experiment runs as a user runs it (`chaos run`, via
 tests/drills/drilling.py: a fresh HOME, lab and journal directory per run, the
 tier's shipped topology and timing), in round-robin order across tiers.
 
-- `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes:
-  its start (`runtime.start_lab` of the tier's topology, measured right before
-  each run, so that both see the same load), plus
-  the union of (a) the time routing took to change in each wait of the run
-  (from each wait's `started_at` for its `transition_seconds`: the method's
-  `wait_for_split` probes and the waits inside actions, such as conformance's
-  per-locality failover and recovery) and (b) the time actions spent waiting for
-  pods the lab was still starting (a restore waiting for returning pods to be
-  Ready): from the lab's record, each pod's `since` (created) to `at`
-  (answering), clipped to the actions' spans. Overlaps count once. 1.0 would
-  mean the drill costs nothing else: not chaos' start, nor the steady-state
-  samples, nor the streaks, nor the restore's own work. `drill_overhead_ratio`
-  is the worst tier's median.
+- `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes
+  and what the experiment declares: the lab's start (`runtime.start_lab` of the
+  tier's topology, measured right before each run, so that both see the same
+  load), plus the run's waits from its journal and the lab's record
+  (`drillwaits`): routing transitions, pods the lab was asked to start or stop
+  while an action or a pod-waiting probe ran, requests an injected delay held
+  (weighted by the sampler's concurrency), and declared holds and pauses, each
+  moment counted once. 1.0 would mean the drill costs nothing else: not chaos'
+  start, nor the steady-state samples, nor the streaks, nor the restore's own
+  work. The breakdown shows each kind apart. `drill_overhead_ratio` is the worst
+  tier's median.
 - `failover_detection_error_ms` (region_outage, ingress sampling) and
   `failover_detection_error_exec_ms` (cluster_failover, exec sampling): the failover
   probe's measured transition (`started_at + transition_seconds`) minus the lab's
@@ -38,10 +36,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drillwaits import Waits, covered, union, utc
 from measuring import figure_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +83,7 @@ DETECTION = {
 class Run:
     wall: float
     transitions: list[float]
-    starting: float  # seconds actions waited on pods the lab was starting
-    imposed: float  # transitions and pods starting in actions, overlaps once
+    waits: Waits  # what the lab imposed and the experiment declared
     failover: dict[str, Any] | None
     fault_end: float | None
     records: list[dict[str, Any]] | None
@@ -102,13 +99,6 @@ def tiers() -> list[str]:
 def topology_of(tier: str) -> str:
     data = json.loads((EXPERIMENTS / f"{tier}.json").read_text())
     return str(data["configuration"]["lab_topology"])
-
-
-def _utc(text: str) -> float:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def run_tier(tier: str) -> Run:
@@ -131,18 +121,15 @@ def run_tier(tier: str) -> Run:
         activity = item.get("activity", {})
         output = item.get("output")
         if activity.get("type") == "action" and item.get("end"):
-            last_action_end = _utc(item["end"])
+            last_action_end = utc(item["end"])
         if isinstance(output, dict) and output.get("probe") == "wait_for_split":
             waits.append(float(output.get("transition_seconds") or 0.0))
             if failover is None:
                 failover, fault_end = output, last_action_end
-    starting = pods_starting(drill.journal, records or [])
-    imposed = union([*transition_spans(drill.journal), *starting])
     return Run(
         wall,
         waits,
-        union(starting),
-        imposed,
+        Waits.of(drill.journal, records or []),
         failover,
         fault_end,
         records,
@@ -151,80 +138,29 @@ def run_tier(tier: str) -> Run:
     )
 
 
-def transition_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
-    """(started_at, started_at + transition_seconds) of every wait in the run's
-    outputs: `wait_for_split` probes, and waits an action reports inside its own
-    output (conformance's per-locality failover and recovery)."""
-    spans: list[tuple[float, float]] = []
+def breakdown(done: list[Run]) -> str:
+    """The medians the ratio is made of, in words."""
 
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            took, since = value.get("transition_seconds"), value.get("started_at")
-            if isinstance(took, int | float) and isinstance(since, int | float):
-                spans.append((float(since), float(since) + float(took)))
-            for inner in value.values():
-                walk(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner)
+    def median(of: Any) -> float:
+        return float(statistics.median(of(x) for x in done))
 
-    for item in journal.get("run", []):
-        walk(item.get("output"))
-    return spans
-
-
-# Probes that only wait for the lab to start or stop a Deployment's pods
-POD_WAITS = {("probes.deployments", "deployment_ready")}
-
-
-def action_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
-    """(start, end) of every action the run and its rollbacks ran, and of every
-    probe that only waits for pods to become Ready (POD_WAITS)."""
-
-    def waits_on_pods(activity: dict[str, Any]) -> bool:
-        if activity.get("type") == "action":
-            return True
-        provider = activity.get("provider") or {}
-        return (provider.get("module"), provider.get("func")) in POD_WAITS
-
-    return [
-        (_utc(item["start"]), _utc(item["end"]))
-        for item in [*journal.get("run", []), *journal.get("rollbacks", [])]
-        if waits_on_pods(item.get("activity") or {})
-        and item.get("start")
-        and item.get("end")
+    parts = [
+        f"wall {median(lambda x: x.wall):.1f} s",
+        f"lab start {median(lambda x: x.lab_start):.1f} s",
+        f"lab waits {median(lambda x: x.waits.lab):.1f} s",
     ]
-
-
-def pods_starting(
-    journal: dict[str, Any], records: list[dict[str, Any]]
-) -> list[tuple[float, float]]:
-    """The spans, inside actions (and probes that wait for pods to be Ready),
-    when a pod the lab was starting (created, not yet answering: scheduling,
-    start, `ready_after`) existed. The lab imposes these on whatever waits for
-    its pods."""
-    starting = [
-        (float(r["since"]), float(r["at"]))
-        for r in records
-        if r["type"] == "pod" and r.get("answering") and "since" in r
-    ]
-    return [
-        (max(a, lo), min(b, hi))
-        for a, b in action_spans(journal)
-        for lo, hi in starting
-        if min(b, hi) > max(a, lo)
-    ]
-
-
-def union(spans: list[tuple[float, float]]) -> float:
-    """Seconds covered by `spans`, overlaps counted once."""
-    total, reach = 0.0, float("-inf")
-    for lo, hi in sorted(spans):
-        lo = max(lo, reach)
-        if hi > lo:
-            total += hi - lo
-            reach = hi
-    return total
+    pods = median(lambda x: union(x.waits.pods))
+    delays = median(lambda x: covered([], x.waits.delays))
+    declared = median(lambda x: union(x.waits.declared))
+    if pods:
+        parts[-1] += f" (pods coming or going in actions {pods:.1f} s"
+        parts[-1] += f", injected delays {delays:.1f} s)" if delays else ")"
+    elif delays:
+        parts[-1] += f" (injected delays {delays:.1f} s)"
+    if declared:
+        parts.append(f"declared waits {declared:.1f} s")
+    parts.append(f"all waits once {median(lambda x: x.waits.total):.1f} s")
+    return ", ".join(parts)
 
 
 def truth(records: list[dict[str, Any]], how: Truth, after: float) -> float | None:
@@ -312,17 +248,11 @@ def figures(quick: bool, only: list[str] | None = None) -> Iterator[tuple[str, s
         if not done:
             yield f"drill_overhead_ratio_{tier}", f"n/a ({failed} runs failed)"
             continue
-        ratios = [x.wall / (x.lab_start + x.imposed) for x in done]
+        ratios = [x.wall / (x.lab_start + x.waits.total) for x in done]
         note = f"; {failed} failed" if failed else ""
-        pods = statistics.median(x.starting for x in done)
         yield (
             f"drill_overhead_ratio_{tier}",
-            figure_text(ratios, "x")
-            + f" (wall {statistics.median(x.wall for x in done):.1f} s,"
-            f" lab start {statistics.median(x.lab_start for x in done):.1f} s,"
-            f" lab waits {statistics.median(x.imposed for x in done):.1f} s"
-            + (f" of which pods starting in actions {pods:.1f} s" if pods else "")
-            + f"{note})",
+            figure_text(ratios, "x") + f" ({breakdown(done)}{note})",
         )
         median = statistics.median(ratios)
         if worst is None or median > worst[0]:
