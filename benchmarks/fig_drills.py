@@ -149,14 +149,17 @@ def breakdown(done: list[Run]) -> str:
         f"lab start {median(lambda x: x.lab_start):.1f} s",
         f"lab waits {median(lambda x: x.waits.lab):.1f} s",
     ]
-    pods = median(lambda x: union(x.waits.pods))
-    delays = median(lambda x: covered([], x.waits.delays))
+    kinds = [
+        (what, seconds)
+        for what, seconds in (
+            ("pods coming or going in actions", median(lambda x: union(x.waits.pods))),
+            ("injected delays", median(lambda x: covered([], x.waits.delays))),
+        )
+        if seconds >= 0.05
+    ]
+    if kinds:
+        parts[-1] += f" ({', '.join(f'{w} {s:.1f} s' for w, s in kinds)})"
     declared = median(lambda x: union(x.waits.declared))
-    if pods:
-        parts[-1] += f" (pods coming or going in actions {pods:.1f} s"
-        parts[-1] += f", injected delays {delays:.1f} s)" if delays else ")"
-    elif delays:
-        parts[-1] += f" (injected delays {delays:.1f} s)"
     if declared:
         parts.append(f"declared waits {declared:.1f} s")
     parts.append(f"all waits once {median(lambda x: x.waits.total):.1f} s")
