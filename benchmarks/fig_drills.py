@@ -89,6 +89,7 @@ class Run:
     records: list[dict[str, Any]] | None
     code: int
     log: str = field(repr=False, default="")
+    reasons: list[str] = field(default_factory=list)  # the verdict's, if it failed
     lab_start: float = 0.0  # the topology's lab start, measured just before
 
 
@@ -135,7 +136,14 @@ def run_tier(tier: str) -> Run:
         records,
         drill.code,
         drill.log,
+        [str(r) for r in drill.verdict.get("reasons") or []],
     )
+
+
+def why_failed(run: Run) -> str:
+    """A failed run's verdict reasons, or its output's last line."""
+    reasons = run.reasons or [line for line in run.log.splitlines() if line][-1:]
+    return f"exit {run.code}: " + " | ".join(reasons)[:500]
 
 
 def breakdown(done: list[Run]) -> str:
@@ -251,6 +259,9 @@ def figures(quick: bool, only: list[str] | None = None) -> Iterator[tuple[str, s
         if not done:
             yield f"drill_overhead_ratio_{tier}", f"n/a ({failed} runs failed)"
             continue
+        for x in runs[tier]:
+            if x.code != 0:
+                yield f"drill_failed_{tier}", why_failed(x)
         ratios = [x.wall / (x.lab_start + x.waits.total) for x in done]
         note = f"; {failed} failed" if failed else ""
         yield (
