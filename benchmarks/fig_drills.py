@@ -5,19 +5,17 @@ Every tier's experiment runs as a user runs it (`chaos run`, via
 tests/drills/drilling.py: a fresh HOME, lab and journal directory per run, the
 tier's shipped topology and timing), in round-robin order across tiers.
 
-- `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes:
-  its start (`runtime.start_lab` of the tier's topology, measured right before
-  each run, so that both see the same load), plus
-  the union of (a) the time routing took to change in each wait of the run
-  (from each wait's `started_at` for its `transition_seconds`: the method's
-  `wait_for_split` probes and the waits inside actions, such as conformance's
-  per-locality failover and recovery) and (b) the time actions spent waiting for
-  pods the lab was still starting (a restore waiting for returning pods to be
-  Ready): from the lab's record, each pod's `since` (created) to `at`
-  (answering), clipped to the actions' spans. Overlaps count once. 1.0 would
-  mean the drill costs nothing else: not chaos' start, nor the steady-state
-  samples, nor the streaks, nor the restore's own work. `drill_overhead_ratio`
-  is the worst tier's median.
+- `drill_overhead_ratio_<tier>`: the run's wall time over what the lab imposes
+  and what the experiment declares: the lab's start (`runtime.start_lab` of the
+  tier's topology, measured right before each run, so that both see the same
+  load), plus the run's waits from its journal and the lab's record
+  (`drillwaits`): routing transitions, pods the lab was asked to start or stop
+  while an action or a pod-waiting probe ran, requests an injected delay held
+  (weighted by the sampler's concurrency), and declared holds and pauses, each
+  moment counted once. 1.0 would mean the drill costs nothing else: not chaos'
+  start, nor the steady-state samples, nor the streaks, nor the restore's own
+  work. The breakdown shows each kind apart. `drill_overhead_ratio` is the worst
+  tier's median.
 - `failover_detection_error_ms` (region_outage, ingress sampling) and
   `failover_detection_error_exec_ms` (cluster_failover, exec sampling): the failover
   probe's measured transition (`started_at + transition_seconds`) minus the lab's
@@ -33,18 +31,23 @@ tier's shipped topology and timing), in round-robin order across tiers.
 import compileall
 import json
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drillwaits import Waits, covered, union, utc
 from measuring import figure_text
 
-from chaosext.lab import runtime
-from tests.drills import drilling
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run by hand: tests.drills is not installed
+    sys.path.insert(0, str(ROOT))
+
+from chaosext.lab import runtime  # noqa: E402
+from tests.drills import drilling  # noqa: E402
 
 EXPERIMENTS = drilling.ROOT / "experiments"
 RECORD = "routing.jsonl"
@@ -80,13 +83,13 @@ DETECTION = {
 class Run:
     wall: float
     transitions: list[float]
-    starting: float  # seconds actions waited on pods the lab was starting
-    imposed: float  # transitions and pods starting in actions, overlaps once
+    waits: Waits  # what the lab imposed and the experiment declared
     failover: dict[str, Any] | None
     fault_end: float | None
     records: list[dict[str, Any]] | None
     code: int
     log: str = field(repr=False, default="")
+    reasons: list[str] = field(default_factory=list)  # the verdict's, if it failed
     lab_start: float = 0.0  # the topology's lab start, measured just before
 
 
@@ -97,13 +100,6 @@ def tiers() -> list[str]:
 def topology_of(tier: str) -> str:
     data = json.loads((EXPERIMENTS / f"{tier}.json").read_text())
     return str(data["configuration"]["lab_topology"])
-
-
-def _utc(text: str) -> float:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def run_tier(tier: str) -> Run:
@@ -126,100 +122,56 @@ def run_tier(tier: str) -> Run:
         activity = item.get("activity", {})
         output = item.get("output")
         if activity.get("type") == "action" and item.get("end"):
-            last_action_end = _utc(item["end"])
+            last_action_end = utc(item["end"])
         if isinstance(output, dict) and output.get("probe") == "wait_for_split":
             waits.append(float(output.get("transition_seconds") or 0.0))
             if failover is None:
                 failover, fault_end = output, last_action_end
-    starting = pods_starting(drill.journal, records or [])
-    imposed = union([*transition_spans(drill.journal), *starting])
     return Run(
         wall,
         waits,
-        union(starting),
-        imposed,
+        Waits.of(drill.journal, records or []),
         failover,
         fault_end,
         records,
         drill.code,
         drill.log,
+        [str(r) for r in drill.verdict.get("reasons") or []],
     )
 
 
-def transition_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
-    """(started_at, started_at + transition_seconds) of every wait in the run's
-    outputs: `wait_for_split` probes, and waits an action reports inside its own
-    output (conformance's per-locality failover and recovery)."""
-    spans: list[tuple[float, float]] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            took, since = value.get("transition_seconds"), value.get("started_at")
-            if isinstance(took, int | float) and isinstance(since, int | float):
-                spans.append((float(since), float(since) + float(took)))
-            for inner in value.values():
-                walk(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner)
-
-    for item in journal.get("run", []):
-        walk(item.get("output"))
-    return spans
+def why_failed(run: Run) -> str:
+    """A failed run's verdict reasons, or its output's last line."""
+    reasons = run.reasons or [line for line in run.log.splitlines() if line][-1:]
+    return f"exit {run.code}: " + " | ".join(reasons)[:500]
 
 
-# Probes that only wait for the lab to start or stop a Deployment's pods
-POD_WAITS = {("probes.deployments", "deployment_ready")}
+def breakdown(done: list[Run]) -> str:
+    """The medians the ratio is made of, in words."""
 
+    def median(of: Any) -> float:
+        return float(statistics.median(of(x) for x in done))
 
-def action_spans(journal: dict[str, Any]) -> list[tuple[float, float]]:
-    """(start, end) of every action the run and its rollbacks ran, and of every
-    probe that only waits for pods to become Ready (POD_WAITS)."""
-
-    def waits_on_pods(activity: dict[str, Any]) -> bool:
-        if activity.get("type") == "action":
-            return True
-        provider = activity.get("provider") or {}
-        return (provider.get("module"), provider.get("func")) in POD_WAITS
-
-    return [
-        (_utc(item["start"]), _utc(item["end"]))
-        for item in [*journal.get("run", []), *journal.get("rollbacks", [])]
-        if waits_on_pods(item.get("activity") or {})
-        and item.get("start")
-        and item.get("end")
+    parts = [
+        f"wall {median(lambda x: x.wall):.1f} s",
+        f"lab start {median(lambda x: x.lab_start):.1f} s",
+        f"lab waits {median(lambda x: x.waits.lab):.1f} s",
     ]
-
-
-def pods_starting(
-    journal: dict[str, Any], records: list[dict[str, Any]]
-) -> list[tuple[float, float]]:
-    """The spans, inside actions (and probes that wait for pods to be Ready),
-    when a pod the lab was starting (created, not yet answering: scheduling,
-    start, `ready_after`) existed. The lab imposes these on whatever waits for
-    its pods."""
-    starting = [
-        (float(r["since"]), float(r["at"]))
-        for r in records
-        if r["type"] == "pod" and r.get("answering") and "since" in r
+    kinds = [
+        (what, seconds)
+        for what, seconds in (
+            ("pods coming or going in actions", median(lambda x: union(x.waits.pods))),
+            ("injected delays", median(lambda x: covered([], x.waits.delays))),
+        )
+        if seconds >= 0.05
     ]
-    return [
-        (max(a, lo), min(b, hi))
-        for a, b in action_spans(journal)
-        for lo, hi in starting
-        if min(b, hi) > max(a, lo)
-    ]
-
-
-def union(spans: list[tuple[float, float]]) -> float:
-    """Seconds covered by `spans`, overlaps counted once."""
-    total, reach = 0.0, float("-inf")
-    for lo, hi in sorted(spans):
-        lo = max(lo, reach)
-        if hi > lo:
-            total += hi - lo
-            reach = hi
-    return total
+    if kinds:
+        parts[-1] += f" ({', '.join(f'{w} {s:.1f} s' for w, s in kinds)})"
+    declared = median(lambda x: union(x.waits.declared))
+    if declared:
+        parts.append(f"declared waits {declared:.1f} s")
+    parts.append(f"all waits once {median(lambda x: x.waits.total):.1f} s")
+    return ", ".join(parts)
 
 
 def truth(records: list[dict[str, Any]], how: Truth, after: float) -> float | None:
@@ -280,12 +232,19 @@ def as_installed() -> None:
         compileall.compile_dir(drilling.ROOT / package, quiet=1)
 
 
-def figures(quick: bool) -> Iterator[tuple[str, str]]:
+def figures(quick: bool, only: list[str] | None = None) -> Iterator[tuple[str, str]]:
+    """The figures over every tier, or over the tiers in `only`."""
     as_installed()
     names = tiers()
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise SystemExit(f"unknown tier(s) {unknown}; have {names}")
+        names = [t for t in names if t in only]
     repeats = dict.fromkeys(names, 1 if quick else 3)
     for how in DETECTION.values():
-        repeats[how.tier] = 3 if quick else 7
+        if how.tier in repeats:
+            repeats[how.tier] = 3 if quick else 7
     runs: dict[str, list[Run]] = {t: [] for t in names}
     for r in range(max(repeats.values())):  # round robin: tiers interleaved
         for tier in names:
@@ -300,17 +259,14 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
         if not done:
             yield f"drill_overhead_ratio_{tier}", f"n/a ({failed} runs failed)"
             continue
-        ratios = [x.wall / (x.lab_start + x.imposed) for x in done]
+        for x in runs[tier]:
+            if x.code != 0:
+                yield f"drill_failed_{tier}", why_failed(x)
+        ratios = [x.wall / (x.lab_start + x.waits.total) for x in done]
         note = f"; {failed} failed" if failed else ""
-        pods = statistics.median(x.starting for x in done)
         yield (
             f"drill_overhead_ratio_{tier}",
-            figure_text(ratios, "x")
-            + f" (wall {statistics.median(x.wall for x in done):.1f} s,"
-            f" lab start {statistics.median(x.lab_start for x in done):.1f} s,"
-            f" lab waits {statistics.median(x.imposed for x in done):.1f} s"
-            + (f" of which pods starting in actions {pods:.1f} s" if pods else "")
-            + f"{note})",
+            figure_text(ratios, "x") + f" ({breakdown(done)}{note})",
         )
         median = statistics.median(ratios)
         if worst is None or median > worst[0]:
@@ -318,6 +274,8 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
     if worst is not None:
         yield "drill_overhead_ratio", f"{worst[0]:.2f} x ({worst[1]})"
     for name, how in DETECTION.items():
+        if how.tier not in runs:
+            continue
         found = [detection_error(x, how) for x in runs[how.tier] if x.code == 0]
         errors = [e for e, _ in found if e is not None]
         kinds = sorted({k for e, k in found if e is not None})
@@ -341,16 +299,12 @@ def figures(quick: bool) -> Iterator[tuple[str, str]]:
         )
 
 
-if __name__ == "__main__":  # tiers by hand: python benchmarks/fig_drills.py TIER...
-    import sys
+if __name__ == "__main__":  # python benchmarks/fig_drills.py [--full] TIER...
+    from measuring import load_average
 
-    as_installed()
-    for tier_name in sys.argv[1:]:
-        one = run_tier(tier_name)
-        print(
-            tier_name,
-            one.code,
-            f"{one.wall:.1f} s",
-            f"lab waits {one.imposed:.1f} s (pods starting in actions"
-            f" {one.starting:.1f} s)",
-        )
+    args = sys.argv[1:]
+    chosen = [a for a in args if a != "--full"]
+    print("load_average_start:", load_average(), flush=True)
+    for name, value in figures("--full" not in args, chosen):
+        print(f"{name}: {value}", flush=True)
+    print("load_average_end:", load_average(), flush=True)

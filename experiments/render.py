@@ -901,6 +901,9 @@ def slow_upstream() -> Json:
     }
     slow_a = {"${cluster_a_context}": "${fault_delay}"}
     fast_b = {"${cluster_b_context}": "${fault_delay}"}
+    # while cluster A is slow, more requests in flight: the sampler's slots would
+    # otherwise sit idle on the delay (docs/tiers.md)
+    wide = {**G000_SOURCE, "concurrency": "${slow_concurrency}"}
     return drill(
         title="Slow upstream: a slow cluster keeps its share, and its latency shows",
         description=(
@@ -915,7 +918,13 @@ def slow_upstream() -> Json:
         ),
         tags=["tier:slow-upstream", "guide-000"],
         preflight=preflight_probe(["tier:slow-upstream"], G000_SOURCE, G000_WORKLOAD),
-        configuration={**G000, **STATISTICS, "samples": 400, "fault_delay": 0.3},
+        configuration={
+            **G000,
+            **STATISTICS,
+            "samples": 400,
+            "fault_delay": 0.3,
+            "slow_concurrency": 32,
+        },
         hypothesis=(
             "Both clusters healthy: traffic splits 50/50 between cluster A and B",
             [g000_split()],
@@ -932,7 +941,7 @@ def slow_upstream() -> Json:
                 FIFTY_FIFTY,
                 "cluster",
                 "${failover_deadline}",
-                G000_SOURCE,
+                wide,
                 G000_WORKLOAD,
                 tolerance="${split_tolerance}",
                 latency_at_least=slow_a,
@@ -949,7 +958,7 @@ def slow_upstream() -> Json:
                 FIFTY_FIFTY,
                 "cluster",
                 "${recovery_deadline}",
-                G000_SOURCE,
+                wide,
                 G000_WORKLOAD,
                 tolerance="${split_tolerance}",
                 latency_below={**slow_a, **fast_b},

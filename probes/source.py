@@ -29,9 +29,19 @@ from chaosext import clusters
 from chaosext.locality import LocalityResolver
 from probes import exec_sampling, sampling
 
-__all__ = ["Source", "resolver_for", "source_from"]
+__all__ = ["CONCURRENCY", "Source", "concurrency", "resolver_for", "source_from"]
 
 _COMMON = {"path", "extractor", "timeout", "concurrency", "host", "url"}
+CONCURRENCY = 8
+"""Requests in flight at once from a URL source unless `concurrency` says."""
+
+
+def concurrency(spec: Mapping[str, Any]) -> int:
+    """Requests a source keeps in flight at once: an exec source's one `curl`
+    sends them one after another."""
+    if "exec" in spec:
+        return 1
+    return int(spec.get("concurrency", CONCURRENCY))
 
 
 @dataclass
@@ -98,7 +108,7 @@ class Source:
             return sampling.sample_http(
                 url,
                 count,
-                concurrency=int(self.spec.get("concurrency", 8)),
+                concurrency=concurrency(self.spec),
                 timeout=self.timeout,
                 extractor=self.extractor,
                 host=self.spec.get("host"),

@@ -27,20 +27,49 @@ kubelet closes a refusing listener within milliseconds of that write):
 A pod created while recording that starts answering also carries `since`: when
 it was created (its API write), so `at - since` is how long the lab made anyone
 waiting for it wait (scheduling, start, `ready_after`).
+
+`ready` and `gone`: any pod (serving or not: istiod, gateways, clients too)
+became Ready at `at` (the kubelet's status write), or its object went away at
+`at` (deleted, after `terminate_after` when it was stopped gracefully). `since`
+is when the lab was asked for it: the pod's creation for `ready` (absent for a
+pod created before recording started), the delete request (its
+`deletionTimestamp` first seen) for `gone`, so `at - since` is the wait the lab
+imposed on whoever waited for the pod to come or go:
+    {"type": "ready", "at": ..., "since": ..., "cluster": "cluster-a",
+     "namespace": "istio-system", "pod": "istiod-..."}
+    {"type": "gone", "at": ..., "since": ..., "cluster": ..., "namespace": ...,
+     "pod": ...}
+
+`fault`: the fault a pod's server applies to the requests it serves changed at
+`at` (its fault annotation's API write, or its sidecar's EnvoyFilter fault taking
+effect `propagation` s after the filter's write); `active` is whether any fault
+is left. Delays and aborts apply to `delay_percent` / `status_percent` of the
+requests:
+    {"type": "fault", "at": ..., "cluster": "cluster-a", "namespace": "default",
+     "pod": "hello-world-...", "active": true, "delay": 0.3,
+     "delay_percent": 100.0, "status": null, "status_percent": 100.0,
+     "refuse": false}
+Faults on VirtualService routes (in the callers' proxies) are not recorded.
+
+`delayed`: a pod's server held one request for its fault's delay, from `since`
+to `at` (written when the delay ends; a request whose client went away first is
+not written):
+    {"type": "delayed", "at": ..., "since": ..., "cluster": "cluster-a",
+     "namespace": "default", "pod": "hello-world-..."}
 """
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from chaosext import mesh
 from chaosext.lab import kinds
 from chaosext.lab.endpoints import ControlPlane, EndpointView, Snapshot
-from chaosext.lab.kubelet import is_ready
+from chaosext.lab.kubelet import Kubelet, PodKey, is_ready
 from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION
-from chaosext.lab.podserver import parse_fault
+from chaosext.lab.podserver import NO_FAULT, Fault, parse_fault
 from chaosext.lab.store import Event, Obj, Store
 
 FILE = "routing.jsonl"
@@ -90,6 +119,18 @@ def answering(pod: Obj | None) -> tuple[bool, str]:
     return True, "answering"
 
 
+def fault_line(fault: Fault) -> dict[str, Any]:
+    """A pod's fault as a `fault` line's fields."""
+    return {
+        "active": fault != NO_FAULT,
+        "delay": fault.delay,
+        "delay_percent": fault.delay_percent,
+        "status": fault.status,
+        "status_percent": fault.status_percent,
+        "refuse": fault.refuse,
+    }
+
+
 class GroundTruth:
     """Writes `routing.jsonl` from the control plane's pushes and pod events."""
 
@@ -99,10 +140,19 @@ class GroundTruth:
         self._out: IO[str] | None = None
         self._pods: dict[tuple[str, str, str], bool] = {}
         self._created: dict[tuple[str, str, str], float] = {}
+        self._ready: dict[tuple[str, str, str], bool] = {}
+        self._born: dict[tuple[str, str, str], float] = {}  # created while recording
+        self._dying: dict[tuple[str, str, str], float] = {}  # delete asked
+        self._faults: dict[tuple[str, str, str], Fault] = {}
+        self._kubelets: Mapping[str, Kubelet] = {}
 
-    def start(self, stores: Mapping[str, Store]) -> None:
-        """Record from now on: every view as it stands, then every change."""
+    def start(
+        self, stores: Mapping[str, Store], kubelets: Mapping[str, Kubelet] | None = None
+    ) -> None:
+        """Record from now on: every view as it stands, then every change; with
+        the clusters' `kubelets`, the pods' faults and delayed requests too."""
         self._out = self.path.open("w", encoding="utf-8")
+        self._kubelets = kubelets or {}
         now = time.monotonic()
         for view in self.plane.views():
             self.snapshot(view, view.current(now), now)
@@ -111,11 +161,18 @@ class GroundTruth:
                 meta = pod["metadata"]
                 key = (cluster, meta["namespace"], meta["name"])
                 self._pods[key] = answering(pod)[0]
+                self._ready[key] = is_ready(pod)
+                self._fault_of(key, write=False)
             store.subscribe(self._pod_listener(cluster))
+        for cluster, kubelet in self._kubelets.items():
+            kubelet.on_faults = self._faults_listener(cluster, stores[cluster])
+            kubelet.on_delay = self._delay_listener(cluster)
         self.plane.recorder = self
 
     def stop(self) -> None:
         self.plane.recorder = None
+        for kubelet in self._kubelets.values():
+            kubelet.on_faults = kubelet.on_delay = None
         if self._out is not None:
             self._out.close()
             self._out = None
@@ -150,6 +207,7 @@ class GroundTruth:
         def on_event(event: Event) -> None:
             if event.kind.key != kinds.POD.key:
                 return
+            self._lifecycle(cluster, event)
             meta = event.object["metadata"]
             key = (cluster, meta["namespace"], meta["name"])
             pod = None if event.type == "DELETED" else event.object
@@ -180,6 +238,68 @@ class GroundTruth:
                 self._write(line)
 
         return on_event
+
+    def _pod_line(self, kind: str, key: tuple[str, str, str]) -> dict[str, Any]:
+        cluster, namespace, name = key
+        return {
+            "type": kind,
+            "at": round(time.time(), 6),
+            "cluster": cluster,
+            "namespace": namespace,
+            "pod": name,
+        }
+
+    def _lifecycle(self, cluster: str, event: Event) -> None:
+        """`ready`, `gone` and `fault` lines of any pod."""
+        meta = event.object["metadata"]
+        key = (cluster, meta["namespace"], meta["name"])
+        if event.type == "DELETED":
+            line = self._pod_line("gone", key)
+            line["since"] = round(self._dying.pop(key, line["at"]), 6)
+            self._write(line)
+            for known in (self._ready, self._born, self._faults):
+                known.pop(key, None)
+            return
+        if event.type == "ADDED":
+            self._born[key] = time.time()
+        if meta.get("deletionTimestamp") and key not in self._dying:
+            self._dying[key] = time.time()
+        ready = is_ready(event.object)
+        if ready and not self._ready.get(key, False):
+            line = self._pod_line("ready", key)
+            born = self._born.pop(key, None)
+            if born is not None:
+                line["since"] = round(born, 6)
+            self._write(line)
+        self._ready[key] = ready
+        self._fault_of(key)
+
+    def _fault_of(self, key: tuple[str, str, str], write: bool = True) -> None:
+        """Note pod `key`'s fault as its kubelet applies it; a line if it changed."""
+        kubelet = self._kubelets.get(key[0])
+        if kubelet is None:
+            return
+        fault = kubelet.fault((key[1], key[2]))
+        before = self._faults.get(key, NO_FAULT)
+        self._faults[key] = fault
+        if write and fault != before:
+            self._write(self._pod_line("fault", key) | fault_line(fault))
+
+    def _faults_listener(self, cluster: str, store: Store) -> Callable[[], None]:
+        def on_faults() -> None:
+            for pod in store.objects(kinds.POD):
+                meta = pod["metadata"]
+                self._fault_of((cluster, meta["namespace"], meta["name"]))
+
+        return on_faults
+
+    def _delay_listener(self, cluster: str) -> Callable[[PodKey, float, float], None]:
+        def on_delay(pod: PodKey, began: float, ended: float) -> None:
+            line = self._pod_line("delayed", (cluster, *pod))
+            line.update(at=round(ended, 6), since=round(began, 6))
+            self._write(line)
+
+        return on_delay
 
 
 def read(state_dir: Path | str) -> list[dict[str, Any]]:

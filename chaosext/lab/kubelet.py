@@ -6,7 +6,7 @@ status (Running, then Ready after `timing.ready_after`), stops deleted pods afte
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -86,8 +86,14 @@ class Kubelet:
         self._stopped = False
         self.closing = asyncio.Event()  # set on stop: followed logs end
         self.sidecar_faults: dict[PodKey, Fault] = {}
-        """Faults the pods' sidecars apply (EnvoyFilters: `sidecarfaults`); a
-        pod's own fault annotation, when it has one, comes first."""
+        """Faults the pods' sidecars apply (EnvoyFilters: `sidecarfaults`, through
+        `set_sidecar_faults`); a pod's own fault annotation, when it has one,
+        comes first."""
+        self.on_faults: Callable[[], None] | None = None
+        """Told when `sidecar_faults` changed (`groundtruth`)."""
+        self.on_delay: Callable[[PodKey, float, float], None] | None = None
+        """Told (pod, start, end) of each request a pod's server delayed by its
+        fault (`groundtruth`)."""
         self.pacer = Pacer()
         """Shared by the pods' tasks: pods that start or stop together take the
         loop a slice at a time (`pacing`)."""
@@ -194,6 +200,17 @@ class Kubelet:
         if server is not None:
             self._spawn(server.ensure(False))
 
+    def set_sidecar_faults(self, wanted: dict[PodKey, Fault]) -> None:
+        """The pods' sidecar faults from now on."""
+        changed = wanted != self.sidecar_faults
+        self.sidecar_faults = wanted
+        if changed and self.on_faults is not None:
+            self.on_faults()
+
+    def _delayed(self, key: PodKey, began: float, ended: float) -> None:
+        if self.on_delay is not None:
+            self.on_delay(key, began, ended)
+
     def fault(self, key: PodKey) -> Fault:
         pod = self.store.peek(kinds.POD, *key)
         if pod is None:
@@ -224,6 +241,7 @@ class Kubelet:
         address = ""
         if not annotations.get(ROLE_ANNOTATION):  # gateways and clients serve nothing
             server = PodServer(key[1], lambda: self.fault(key))
+            server.on_delay = lambda began, ended: self._delayed(key, began, ended)
             self.servers[key] = server
             await server.ensure(True)
             if self._still(key, uid) is None:  # deleted while starting

@@ -223,7 +223,10 @@ class Lab:
         await self._settle()
         if self.ground_truth is not None:
             recorder = GroundTruth(self.ground_truth, self.control_plane)
-            recorder.start({name: rt.store for name, rt in self.clusters.items()})
+            recorder.start(
+                {name: rt.store for name, rt in self.clusters.items()},
+                {name: rt.kubelet for name, rt in self.clusters.items()},
+            )
 
             async def stop_recording() -> None:
                 recorder.stop()

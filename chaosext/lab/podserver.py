@@ -60,6 +60,9 @@ def parse_fault(text: str | None) -> Fault:
 class PodServer:
     """The HTTP server of one pod."""
 
+    on_delay: Callable[[float, float], None] | None = None
+    """Told (start, end) of each request it delayed by its fault (`groundtruth`)."""
+
     def __init__(self, name: str, fault: Callable[[], Fault]) -> None:
         self.name = name
         self.port = 0
@@ -107,7 +110,10 @@ class PodServer:
         self._log(f"Serving request: {request.path}")
         fault = self._fault()
         if fault.delay and _hit(fault.delay_percent):
+            began = time.time()
             await asyncio.sleep(fault.delay)
+            if self.on_delay is not None:
+                self.on_delay(began, time.time())
         if request.path.rstrip("/") == "/hostname":
             body = self.name
         else:

@@ -98,7 +98,7 @@ class SidecarFaults:
         wanted = faults_of(self.store)
         if wanted != self.kubelet.sidecar_faults:
             log.info("%s: sidecar faults on %d pods", self.store.cluster, len(wanted))
-        self.kubelet.sidecar_faults = wanted
+        self.kubelet.set_sidecar_faults(wanted)
 
 
 async def attach(lab: "Lab") -> None:
