@@ -46,11 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run by hand: tests.drills is not installed
     sys.path.insert(0, str(ROOT))
 
-from chaosext.lab import runtime  # noqa: E402
+from chaosext.lab import groundtruth, runtime  # noqa: E402
 from tests.drills import drilling  # noqa: E402
 
 EXPERIMENTS = drilling.ROOT / "experiments"
-RECORD = "routing.jsonl"
 GATEWAY = "gateway/istio-ingressgateway"
 
 
@@ -111,10 +110,9 @@ def run_tier(tier: str) -> Run:
         finally:
             wall = time.perf_counter() - began
             runtime.stop_lab(tmp / "lab")  # only if the run left its lab behind
-        record = tmp / "lab" / RECORD
         records = (
-            [json.loads(line) for line in record.read_text().splitlines() if line]
-            if record.exists()
+            groundtruth.read(tmp / "lab")
+            if (tmp / "lab" / groundtruth.FILE).exists()
             else None
         )
     waits, failover, fault_end, last_action_end = [], None, None, None

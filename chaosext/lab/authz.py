@@ -15,21 +15,20 @@ drill really did. It is capped at 16 MiB: the older part moves to
 `requests.jsonl.1` (`read_requests` reads both).
 """
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from aiohttp import web
 
+from chaosext.lab import cappedlog
 from chaosext.lab.errors import ApiError
 
 USER = "meshdrill-lab"
 Rule = Mapping[str, tuple[str, ...]]
 AUDIT_FILE = "requests.jsonl"
-MAX_AUDIT_BYTES = 16 * 1024 * 1024
+MAX_AUDIT_BYTES = cappedlog.MAX_BYTES
 """The cap of `requests.jsonl`: past it the file moves to `requests.jsonl.1`."""
 RULE_FIELDS = ("apiGroups", "resources", "verbs", "resourceNames")
 
@@ -170,52 +169,25 @@ _OPEN_PATHS = ("/api", "/apis", "/version", "/openapi", "/healthz", "/livez")
 
 
 class RequestLog:
-    """Appends each resource request to `requests.jsonl` (line-buffered).
-
-    The file is capped: a line that would take it past `max_bytes` first moves it
-    to `requests.jsonl.1` (replacing the older one), so a lab keeps at most twice
-    the cap on disk however long it runs."""
+    """Appends each resource request to `requests.jsonl` (line-buffered), capped
+    as `cappedlog` says: past `max_bytes` the file moves to `requests.jsonl.1`
+    (replacing the older one), so a lab keeps at most twice the cap on disk
+    however long it runs."""
 
     def __init__(self, path: Path, max_bytes: int = MAX_AUDIT_BYTES) -> None:
-        self.path = path
-        self.max_bytes = max_bytes
-        self._file: TextIO | None = None
-        self._size = 0
+        self._log = cappedlog.CappedLog(path, max_bytes)
 
     def write(self, cluster: str, attrs: Attributes) -> None:
-        record = {"cluster": cluster, **attrs.__dict__}
-        line = json.dumps(record, separators=(",", ":")) + "\n"
-        if self._file is None:
-            self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-            self._size = self._file.tell()
-        if self._size and self._size + len(line) > self.max_bytes:
-            self._file.close()
-            os.replace(self.path, rotated(self.path))
-            self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-            self._size = 0
-        self._file.write(line)
-        self._size += len(line)
+        self._log.write({"cluster": cluster, **attrs.__dict__})
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def rotated(path: Path) -> Path:
-    """Where the previous part of a capped record goes (`requests.jsonl.1`)."""
-    return path.with_name(path.name + ".1")
+        self._log.close()
 
 
 def read_requests(state_dir: Path | str) -> list[dict[str, str]]:
     """The requests a lab recorded in `state_dir`, oldest first (the rotated part,
     then the current file; empty if none)."""
-    path = Path(state_dir) / AUDIT_FILE
-    out: list[dict[str, str]] = []
-    for part in (rotated(path), path):
-        if part.exists():
-            out += [json.loads(line) for line in part.read_text().splitlines() if line]
-    return out
+    return list(cappedlog.read_records(Path(state_dir) / AUDIT_FILE))
 
 
 def is_watch(request: web.Request) -> bool:

@@ -4,7 +4,10 @@ stopped (or started) answering, as JSON lines in `<state dir>/routing.jsonl`.
 Recording starts once the lab has settled (`start`): first one `route` line per
 proxy view as it stands, then one line per change. Times are Unix seconds
 (`time.time()`, the clock drill journals use), to the microsecond. A lab started
-in the state directory starts the file anew.
+in the state directory starts the file anew. The file is capped (`cappedlog`):
+past 16 MiB it moves to `routing.jsonl.1`, replacing the older part, so a lab
+left running keeps at most 32 MiB of it; `read` reads both parts, oldest
+first.
 
 `route`: a proxy starts routing a host by a new endpoint set at `at` (the control
 plane's push plus the topology's propagation delay; the line is written when the
@@ -58,14 +61,13 @@ not written):
      "namespace": "default", "pod": "hello-world-..."}
 """
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from chaosext import mesh
-from chaosext.lab import kinds
+from chaosext.lab import cappedlog, kinds
 from chaosext.lab.endpoints import ControlPlane, EndpointView, Snapshot
 from chaosext.lab.kubelet import Kubelet, PodKey, is_ready
 from chaosext.lab.objects import ADDRESS_ANNOTATION, FAULT_ANNOTATION
@@ -137,7 +139,8 @@ class GroundTruth:
     def __init__(self, path: Path, plane: ControlPlane) -> None:
         self.path = path
         self.plane = plane
-        self._out: IO[str] | None = None
+        self._out = cappedlog.CappedLog(path)
+        self._recording = False
         self._pods: dict[tuple[str, str, str], bool] = {}
         self._created: dict[tuple[str, str, str], float] = {}
         self._ready: dict[tuple[str, str, str], bool] = {}
@@ -151,7 +154,8 @@ class GroundTruth:
     ) -> None:
         """Record from now on: every view as it stands, then every change; with
         the clusters' `kubelets`, the pods' faults and delayed requests too."""
-        self._out = self.path.open("w", encoding="utf-8")
+        self._out.start_anew()
+        self._recording = True
         self._kubelets = kubelets or {}
         now = time.monotonic()
         for view in self.plane.views():
@@ -173,14 +177,12 @@ class GroundTruth:
         self.plane.recorder = None
         for kubelet in self._kubelets.values():
             kubelet.on_faults = kubelet.on_delay = None
-        if self._out is not None:
-            self._out.close()
-            self._out = None
+        self._recording = False
+        self._out.close()
 
     def _write(self, line: dict[str, Any]) -> None:
-        if self._out is not None:
-            self._out.write(json.dumps(line, separators=(",", ":")) + "\n")
-            self._out.flush()
+        if self._recording:
+            self._out.write(line)
 
     def snapshot(self, view: EndpointView, snapshot: Snapshot, at: float) -> None:
         """`view` routes by `snapshot` from monotonic time `at` on."""
@@ -303,10 +305,6 @@ class GroundTruth:
 
 
 def read(state_dir: Path | str) -> list[dict[str, Any]]:
-    """Every record of a lab's state directory, oldest first ([] if none)."""
-    path = Path(state_dir) / FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    """Every record a lab in `state_dir` kept, oldest first (the rotated part,
+    then the current file; [] if none)."""
+    return list(cappedlog.read_records(Path(state_dir) / FILE))
