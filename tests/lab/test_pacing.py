@@ -15,7 +15,7 @@ def test_two_pacers_share_one_slice_per_turn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(pacing.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(pacing, "clock", lambda: now[0])
     monkeypatch.setattr(pacing.Pacer, "_since", [now[0]], raising=False)
     per_turn: list[list[str]] = []
 
