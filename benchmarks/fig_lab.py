@@ -428,31 +428,19 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     busy = _busy(int(args[args.index("--busy") + 1]) if "--busy" in args else 0)
     try:
-        if "--drill" in args:
+        alone = {
+            "--drill": ("lab_region_outage_2x2000", region_outage),
+            "--list": ("lab_api_worst_ms_list_2x2000", list_stall),
+            "--scale": ("lab_api_worst_ms_scale_2x2000", scale_stall),
+        }
+        chosen = [flag for flag in alone if flag in args]
+        if chosen:
+            name, measure = alone[chosen[0]]
             with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
-                result = region_outage(2000, Path(tmp))
+                result = measure(2000, Path(tmp))
             load = os.getloadavg()[0]
             print(
-                f"lab_region_outage_2x2000: {result} (load {load:.1f},"
-                f" {len(busy)} busy loops)",
-                flush=True,
-            )
-        elif "--list" in args:
-            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
-                result = list_stall(2000, Path(tmp))
-            load = os.getloadavg()[0]
-            print(
-                f"lab_api_worst_ms_list_2x2000: {result} (load {load:.1f},"
-                f" {len(busy)} busy loops)",
-                flush=True,
-            )
-        elif "--scale" in args:
-            with tempfile.TemporaryDirectory(prefix="meshdrill-fig-lab-") as tmp:
-                result = scale_stall(2000, Path(tmp))
-            load = os.getloadavg()[0]
-            print(
-                f"lab_api_worst_ms_scale_2x2000: {result} (load {load:.1f},"
-                f" {len(busy)} busy loops)",
+                f"{name}: {result} (load {load:.1f}, {len(busy)} busy loops)",
                 flush=True,
             )
         else:
